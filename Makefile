@@ -1,0 +1,66 @@
+# Every setup step lives here: a clean clone needs only `make test` (and `make demo`).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_MAJOR := 24
+TOOLS := $(CURDIR)/.tools
+NODE_PREFIX := $(TOOLS)/node$(NODE_MAJOR)
+PROJECT_NODE := $(NODE_PREFIX)/node_modules/.bin/node
+HOST_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+
+# Tests, CI and the image run the same Node major: the host's when it is 24, else the npm
+# registry's node@24 package (which carries the real binary).
+ifeq ($(HOST_NODE_MAJOR),$(NODE_MAJOR))
+NODE_STAMP :=
+else
+NODE_STAMP := $(PROJECT_NODE)
+export PATH := $(NODE_PREFIX)/node_modules/.bin:$(PATH)
+endif
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(PROJECT_NODE):
+	@echo "make: host node is v$(HOST_NODE_MAJOR); installing node@$(NODE_MAJOR) from the npm registry into $(NODE_PREFIX)"
+	@mkdir -p $(NODE_PREFIX)
+	npm install --prefix $(NODE_PREFIX) --no-save --no-audit --no-fund node@$(NODE_MAJOR) >/dev/null
+	@$(PROJECT_NODE) --version
+
+.PHONY: node
+node: $(NODE_STAMP) ## provide Node 24
+	@node --version
+
+node_modules/.package-lock.json: package-lock.json package.json | $(NODE_STAMP)
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.package-lock.json ## install npm packages from the lock file
+
+.PHONY: prerequisites
+prerequisites: ## system tools the tests use (openssl for test certificates)
+	@command -v openssl >/dev/null || { echo "make: installing openssl"; apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
+
+.PHONY: build
+build: deps ## compile TypeScript to dist/
+	rm -rf dist
+	tsc -p tsconfig.build.json
+
+.PHONY: lint
+lint: deps ## format check, lint and type check
+	biome check .
+	tsc -p tsconfig.json --noEmit
+
+.PHONY: format
+format: deps ## apply the formatter and safe lint fixes
+	biome check --write .
+
+.PHONY: test-unit
+test-unit: deps build prerequisites ## unit, HTTPS-server and offline-command tests
+	vitest run --config vitest.config.ts
+
+.PHONY: test
+test: lint test-unit ## every test

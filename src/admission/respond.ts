@@ -1,0 +1,68 @@
+// Response constructors and the one place that completes a review (uid, apiVersion, base64 patch).
+
+import type { AdmissionResponse, AdmissionReviewResponse } from "./types.js";
+
+/** A JSON Patch operation as this webhook emits them (RFC 6902). */
+export type PatchOperation =
+  | { op: "add"; path: string; value: unknown }
+  | { op: "replace"; path: string; value: unknown }
+  | { op: "test"; path: string; value: unknown };
+
+/** A response before it is tied to a request: what the handler decided. */
+export type Verdict =
+  | { allowed: true; patch: readonly PatchOperation[]; warnings?: string[] }
+  | { allowed: false; code: number; message: string; reason?: string };
+
+export function allowed(warnings?: string[]): Verdict {
+  return warnings && warnings.length > 0
+    ? { allowed: true, patch: [], warnings }
+    : { allowed: true, patch: [] };
+}
+
+export function patched(patch: readonly PatchOperation[], warnings?: string[]): Verdict {
+  return warnings && warnings.length > 0 ? { allowed: true, patch, warnings } : { allowed: true, patch };
+}
+
+export function denied(code: number, message: string, reason?: string): Verdict {
+  return reason === undefined ? { allowed: false, code, message } : { allowed: false, code, message, reason };
+}
+
+const STATUS_REASONS: Record<number, string> = {
+  400: "BadRequest",
+  403: "Forbidden",
+  413: "RequestEntityTooLarge",
+  422: "Invalid",
+  500: "InternalError",
+};
+
+function toBase64(text: string): string {
+  // btoa needs Latin-1; encode UTF-8 bytes first so non-ASCII names survive.
+  const bytes = new TextEncoder().encode(text);
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** Ties a verdict to its request: echoes apiVersion and uid, encodes the patch. */
+export function completeReview(apiVersion: string, uid: string, verdict: Verdict): AdmissionReviewResponse {
+  let response: AdmissionResponse;
+  if (verdict.allowed) {
+    response = { uid, allowed: true };
+    if (verdict.patch.length > 0) {
+      response.patchType = "JSONPatch";
+      response.patch = toBase64(JSON.stringify(verdict.patch));
+    }
+    if (verdict.warnings && verdict.warnings.length > 0) response.warnings = verdict.warnings;
+  } else {
+    response = {
+      uid,
+      allowed: false,
+      status: {
+        code: verdict.code,
+        message: verdict.message,
+        reason: verdict.reason ?? STATUS_REASONS[verdict.code] ?? "Unknown",
+      },
+    };
+  }
+  return { apiVersion, kind: "AdmissionReview", response };
+}

@@ -1,0 +1,150 @@
+// The AdmissionReview wire contract (admission.k8s.io/v1), named by JSON field names.
+// Only the parts of a Pod this webhook reads are typed; everything else passes through untouched.
+
+export const ADMISSION_API_VERSION = "admission.k8s.io/v1";
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+export interface GroupVersionResource {
+  group: string;
+  version: string;
+  resource: string;
+}
+
+export interface UserInfo {
+  username: string;
+  uid?: string;
+  groups: readonly string[];
+}
+
+export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+
+export interface AdmissionRequest {
+  uid: string;
+  kind: GroupVersionKind;
+  resource: GroupVersionResource;
+  /** "" for the resource itself, "ephemeralcontainers" for pods/ephemeralcontainers. */
+  subResource: string;
+  name: string;
+  namespace: string;
+  operation: Operation;
+  userInfo: UserInfo;
+  object: Pod | undefined;
+  dryRun: boolean;
+}
+
+export interface Status {
+  code: number;
+  message: string;
+  reason?: string;
+}
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  status?: Status;
+  patchType?: "JSONPatch";
+  /** base64 of the JSON Patch document */
+  patch?: string;
+  warnings?: string[];
+}
+
+export interface AdmissionReviewResponse {
+  apiVersion: string;
+  kind: "AdmissionReview";
+  response: AdmissionResponse;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface SecretKeySelector {
+  name?: string;
+  key: string;
+  optional?: boolean;
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    secretKeyRef?: SecretKeySelector;
+    [other: string]: unknown;
+  };
+}
+
+export interface EnvFromSource {
+  prefix?: string;
+  secretRef?: { name?: string; optional?: boolean };
+  [other: string]: unknown;
+}
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  subPath?: string;
+  readOnly?: boolean;
+  [other: string]: unknown;
+}
+
+export interface Container {
+  name: string;
+  env?: EnvVar[];
+  envFrom?: EnvFromSource[];
+  volumeMounts?: VolumeMount[];
+  [other: string]: unknown;
+}
+
+export interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+
+export interface SecretVolumeSource {
+  secretName?: string;
+  defaultMode?: number;
+  items?: KeyToPath[];
+  optional?: boolean;
+}
+
+export interface ProjectedSource {
+  secret?: { name?: string; items?: KeyToPath[]; optional?: boolean };
+  [other: string]: unknown;
+}
+
+export interface Volume {
+  name: string;
+  secret?: SecretVolumeSource;
+  projected?: { sources?: ProjectedSource[]; defaultMode?: number };
+  [other: string]: unknown;
+}
+
+export interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  ephemeralContainers?: Container[];
+  volumes?: Volume[];
+  [other: string]: unknown;
+}
+
+export interface Pod {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: PodSpec;
+  [other: string]: unknown;
+}
+
+/** The three lists of containers, by their field names in the Pod spec. */
+export const CONTAINER_FIELDS = ["initContainers", "containers", "ephemeralContainers"] as const;
+export type ContainerField = (typeof CONTAINER_FIELDS)[number];

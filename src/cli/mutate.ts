@@ -1,0 +1,144 @@
+// `mutate`: the webhook's decision for one pod, offline, from files. Operators use it to answer
+// "why was my job refused?". Exit 0 allowed, 1 refused, 2 bad input.
+
+import { readFile } from "node:fs/promises";
+import fastJsonPatch from "fast-json-patch";
+import { parseAllDocuments } from "yaml";
+import { decodePod } from "../admission/decode.js";
+import type { AdmissionRequest } from "../admission/types.js";
+import type { MutateConfig } from "../config.js";
+import { admit } from "../core/admit.js";
+import type { Policy } from "../core/policy.js";
+import { MemorySecretIndex } from "../core/secret-index.js";
+
+export interface CliIo {
+  readStdin(): Promise<string>;
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+class InputError extends Error {}
+
+async function readInput(file: string, io: CliIo, what: string): Promise<string> {
+  if (file === "-") return io.readStdin();
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot read the ${what} file '${file}'${code ? ` (${code})` : ""}`);
+  }
+}
+
+/** YAML is a superset of JSON, so one parser reads both; several documents are allowed. */
+function parseDocuments(text: string, what: string): unknown[] {
+  const documents = parseAllDocuments(text);
+  const list = Array.isArray(documents) ? documents : [documents];
+  const values: unknown[] = [];
+  for (const document of list) {
+    if (document.errors.length > 0) {
+      throw new InputError(
+        `the ${what} file is not valid YAML or JSON: ${document.errors[0]?.message.split("\n")[0]}`,
+      );
+    }
+    const value: unknown = document.toJS();
+    if (value !== null && value !== undefined) values.push(value);
+  }
+  return values;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function readSecrets(values: unknown[], defaultNamespace: string, index: MemorySecretIndex): void {
+  const items = values.flatMap((value) =>
+    isObject(value) && value.kind === "List" && Array.isArray(value.items) ? value.items : [value],
+  );
+  items.forEach((item: unknown, i) => {
+    if (!isObject(item) || (item.kind !== undefined && item.kind !== "Secret")) {
+      throw new InputError(
+        `the secrets file's object ${i} is not a Secret (kind: ${isObject(item) ? String(item.kind) : typeof item})`,
+      );
+    }
+    const metadata = isObject(item.metadata) ? item.metadata : {};
+    if (typeof metadata.name !== "string" || metadata.name === "") {
+      throw new InputError(`the secrets file's object ${i} has no metadata.name`);
+    }
+    const namespace =
+      typeof metadata.namespace === "string" && metadata.namespace !== ""
+        ? metadata.namespace
+        : defaultNamespace;
+    // Only key names are read: values never leave the file.
+    const keys = new Set<string>();
+    for (const field of ["data", "stringData"]) {
+      const data = item[field];
+      if (isObject(data)) for (const key of Object.keys(data)) keys.add(key);
+    }
+    index.set(namespace, metadata.name, keys);
+  });
+}
+
+export async function runMutate(config: MutateConfig, io: CliIo): Promise<number> {
+  try {
+    const podDocuments = parseDocuments(await readInput(config.podFile, io, "pod"), "pod");
+    if (podDocuments.length !== 1)
+      throw new InputError(`the pod file must hold exactly one Pod, found ${podDocuments.length} objects`);
+    const podValue = podDocuments[0];
+    if (isObject(podValue) && podValue.kind !== undefined && podValue.kind !== "Pod") {
+      throw new InputError(`the pod file holds a ${String(podValue.kind)}, not a Pod`);
+    }
+    const original: unknown = structuredClone(podValue);
+    const pod = decodePod(podValue);
+    if ("error" in pod) throw new InputError(`the pod is malformed: ${pod.error}`);
+    const namespace = config.namespace ?? pod.metadata.namespace ?? "default";
+
+    const index = new MemorySecretIndex();
+    readSecrets(
+      parseDocuments(await readInput(config.secretsFile, io, "secrets"), "secrets"),
+      namespace,
+      index,
+    );
+
+    const policy: Policy = {
+      scope: config.scope,
+      clusterName: config.clusterName,
+      trustedUsers: new Set(config.trustedUsers),
+      trustedGroups: new Set(config.trustedGroups),
+    };
+    const request: AdmissionRequest = {
+      uid: "offline",
+      kind: { group: "", version: "v1", kind: "Pod" },
+      resource: { group: "", version: "v1", resource: "pods" },
+      subResource: "",
+      name: pod.metadata.name ?? "",
+      namespace,
+      operation: "CREATE",
+      userInfo: { username: config.user ?? "", groups: config.groups },
+      object: pod,
+      dryRun: true,
+    };
+    const outcome = admit(request, policy, index, { checkSubmitter: config.user !== undefined });
+    if (!outcome.verdict.allowed) {
+      io.stderr(`refused (${outcome.verdict.code}): ${outcome.verdict.message}\n`);
+      return 1;
+    }
+    if (config.printPatch) {
+      io.stdout(`${JSON.stringify(outcome.verdict.patch, null, 2)}\n`);
+    } else {
+      const mutated = fastJsonPatch.applyPatch(
+        original,
+        fastJsonPatch.deepClone(outcome.verdict.patch),
+        true,
+        false,
+      ).newDocument;
+      io.stdout(`${JSON.stringify(mutated, null, 2)}\n`);
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof InputError) {
+      io.stderr(`error: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

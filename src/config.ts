@@ -1,0 +1,380 @@
+// The only reader of process.env and argv. Every setting has a flag and an environment variable
+// (the flag wins); values are checked at start and the result is frozen.
+
+import { parseArgs } from "node:util";
+import type { Scope } from "./core/policy.js";
+import type { LogLevel } from "./server/logger.js";
+
+export const ENV_PREFIX = "APOLO_SECRETS_WEBHOOK_";
+
+export class ConfigError extends Error {}
+
+interface OptionSpec {
+  flag: string;
+  env: string;
+  default: string;
+  help: string;
+}
+
+/** Options of `serve`, in the order the README lists them. */
+export const SERVE_OPTIONS = [
+  { flag: "port", env: "PORT", default: "8443", help: "HTTPS port for POST /mutate, /healthz and /readyz" },
+  {
+    flag: "bind-address",
+    env: "BIND_ADDRESS",
+    default: "0.0.0.0",
+    help: "address the HTTPS and metrics ports listen on",
+  },
+  {
+    flag: "metrics-port",
+    env: "METRICS_PORT",
+    default: "9090",
+    help: "plain-HTTP port for GET /metrics; 0 turns metrics off",
+  },
+  {
+    flag: "tls-cert-file",
+    env: "TLS_CERT_FILE",
+    default: "",
+    help: "PEM certificate (chain) to serve; reloaded when it changes (required)",
+  },
+  {
+    flag: "tls-key-file",
+    env: "TLS_KEY_FILE",
+    default: "",
+    help: "PEM private key of the certificate; reloaded with it (required)",
+  },
+  {
+    flag: "tls-reload-interval-ms",
+    env: "TLS_RELOAD_INTERVAL_MS",
+    default: "5000",
+    help: "how often the certificate files are re-read",
+  },
+  {
+    flag: "scope",
+    env: "SCOPE",
+    default: "user",
+    help: "store model: user (user--{owner}--secrets) or project (project--{org}--{project}--secrets)",
+  },
+  {
+    flag: "cluster-name",
+    env: "CLUSTER_NAME",
+    default: "",
+    help: "cluster name that secret://CLUSTER/... references must carry; empty refuses full references",
+  },
+  {
+    flag: "trusted-users",
+    env: "TRUSTED_USERS",
+    default: "",
+    help: "comma-separated user names allowed to submit pods for any owner (the platform's service account)",
+  },
+  {
+    flag: "trusted-groups",
+    env: "TRUSTED_GROUPS",
+    default: "",
+    help: "comma-separated groups whose members may submit pods for any owner",
+  },
+  {
+    flag: "namespaces",
+    env: "NAMESPACES",
+    default: "",
+    help: "comma-separated namespaces whose store Secrets are cached; empty caches all namespaces",
+  },
+  {
+    flag: "secret-label-selector",
+    env: "SECRET_LABEL_SELECTOR",
+    default: "",
+    help: "label selector for the store Secrets the cache watches; empty watches every Secret named like a store",
+  },
+  {
+    flag: "lookup-timeout-ms",
+    env: "LOOKUP_TIMEOUT_MS",
+    default: "2000",
+    help: "bound on the one live GET of a store after a cache miss",
+  },
+  {
+    flag: "max-body-bytes",
+    env: "MAX_BODY_BYTES",
+    default: "7340032",
+    help: "largest AdmissionReview accepted; larger bodies get 413",
+  },
+  {
+    flag: "keep-alive-timeout-ms",
+    env: "KEEP_ALIVE_TIMEOUT_MS",
+    default: "120000",
+    help: "idle keep-alive; must exceed the API server's 90 s idle connection reuse",
+  },
+  {
+    flag: "shutdown-delay-ms",
+    env: "SHUTDOWN_DELAY_MS",
+    default: "5000",
+    help: "after SIGTERM, keep answering while /readyz reports not ready, so endpoints drop this pod first",
+  },
+  {
+    flag: "drain-timeout-ms",
+    env: "DRAIN_TIMEOUT_MS",
+    default: "20000",
+    help: "after the delay, how long in-flight requests may take before connections are closed",
+  },
+  {
+    flag: "kubeconfig",
+    env: "KUBECONFIG",
+    default: "",
+    help: "kubeconfig file; empty uses the in-cluster service account (KUBECONFIG is read without the prefix)",
+  },
+  { flag: "log-level", env: "LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
+] as const satisfies readonly OptionSpec[];
+
+export interface ServeConfig {
+  port: number;
+  bindAddress: string;
+  metricsPort: number;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  tlsReloadIntervalMs: number;
+  scope: Scope;
+  clusterName: string | undefined;
+  trustedUsers: readonly string[];
+  trustedGroups: readonly string[];
+  namespaces: readonly string[];
+  secretLabelSelector: string;
+  lookupTimeoutMs: number;
+  maxBodyBytes: number;
+  keepAliveTimeoutMs: number;
+  shutdownDelayMs: number;
+  drainTimeoutMs: number;
+  kubeconfig: string | undefined;
+  logLevel: LogLevel;
+}
+
+export interface MutateConfig {
+  podFile: string;
+  secretsFile: string;
+  namespace: string | undefined;
+  user: string | undefined;
+  groups: readonly string[];
+  scope: Scope;
+  clusterName: string | undefined;
+  trustedUsers: readonly string[];
+  trustedGroups: readonly string[];
+  printPatch: boolean;
+}
+
+export type Command =
+  | { command: "serve"; config: Readonly<ServeConfig> }
+  | { command: "mutate"; config: Readonly<MutateConfig> }
+  | { command: "help"; text: string };
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function envName(spec: OptionSpec): string {
+  return spec.env === "KUBECONFIG" ? "KUBECONFIG" : ENV_PREFIX + spec.env;
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) throw new ConfigError(`${name} must be a whole number, got '${text}'`);
+  const value = Number(text);
+  if (value < min || value > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function list(text: string): string[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+function scopeOf(name: string, text: string): Scope {
+  if (text === "user" || text === "project") return text;
+  throw new ConfigError(`${name} must be 'user' or 'project', got '${text}'`);
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function clusterNameOf(name: string, text: string): string | undefined {
+  if (text === "") return undefined;
+  if (!/^[a-zA-Z0-9_.-]{1,253}$/.test(text))
+    throw new ConfigError(`${name} '${text}' is not a valid cluster name`);
+  return text;
+}
+
+export function serveHelp(): string {
+  const rows = SERVE_OPTIONS.map(
+    (spec) =>
+      `  --${spec.flag.padEnd(24)} ${spec.help}\n  ${" ".repeat(26)} env ${envName(spec)}${spec.default ? `, default ${spec.default}` : ""}`,
+  );
+  return `Usage: apolo-secrets-webhook serve [options]\n\nRuns the admission webhook over HTTPS.\n\n${rows.join("\n")}\n`;
+}
+
+export function mutateHelp(): string {
+  return `Usage: apolo-secrets-webhook mutate --pod FILE --secrets FILE [options]
+
+Explains offline what the webhook would do with a pod: prints the mutated pod (or the refusal).
+Exit 0: allowed (mutated Pod as JSON on stdout); 1: refused (message on stderr); 2: bad input.
+
+  --pod FILE            a Pod in YAML or JSON; - reads stdin
+  --secrets FILE        store Secrets in YAML or JSON (one object, several YAML documents, or a List);
+                        only names and key names are read, values are never printed
+  --namespace NS        the pod's namespace (default: the pod's metadata.namespace, else "default")
+  --user NAME           the submitting user; without it the pod's owner is assumed to submit
+  --group G             a group of the submitting user (repeatable)
+  --scope user|project  the store model (env ${ENV_PREFIX}SCOPE, default user)
+  --cluster-name C      the cluster's name for secret://C/... references (env ${ENV_PREFIX}CLUSTER_NAME)
+  --trusted-user NAME   a trusted submitter (repeatable; env ${ENV_PREFIX}TRUSTED_USERS)
+  --trusted-group G     a trusted group (repeatable; env ${ENV_PREFIX}TRUSTED_GROUPS)
+  --patch               print the JSON Patch instead of the mutated pod
+`;
+}
+
+export function mainHelp(): string {
+  return `Usage: apolo-secrets-webhook <command> [options]
+
+Commands:
+  serve    run the admission webhook (HTTPS) and its metrics endpoint
+  mutate   explain offline what the webhook does with a pod
+
+Run 'apolo-secrets-webhook <command> --help' for the options of each.
+`;
+}
+
+function parseServe(args: string[], env: Env): Command {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...Object.fromEntries(SERVE_OPTIONS.map((spec) => [spec.flag, { type: "string" as const }])),
+      help: { type: "boolean" as const, short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return { command: "help", text: serveHelp() };
+  const raw = (flag: (typeof SERVE_OPTIONS)[number]["flag"]): string => {
+    const spec = SERVE_OPTIONS.find((s) => s.flag === flag) as OptionSpec;
+    const fromFlag = (values as Record<string, string | boolean | undefined>)[flag];
+    if (typeof fromFlag === "string") return fromFlag;
+    return env[envName(spec)] ?? spec.default;
+  };
+  const named = (flag: string) =>
+    `--${flag} (${envName(SERVE_OPTIONS.find((s) => s.flag === flag) as OptionSpec)})`;
+
+  const tlsCertFile = raw("tls-cert-file");
+  const tlsKeyFile = raw("tls-key-file");
+  if (tlsCertFile === "" || tlsKeyFile === "") {
+    throw new ConfigError(
+      `${named("tls-cert-file")} and ${named("tls-key-file")} are required: the API server only calls webhooks over HTTPS`,
+    );
+  }
+  const logLevel = raw("log-level");
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new ConfigError(`${named("log-level")} must be debug, info, warn or error, got '${logLevel}'`);
+  }
+  const keepAliveTimeoutMs = integer(
+    named("keep-alive-timeout-ms"),
+    raw("keep-alive-timeout-ms"),
+    1_000,
+    3_600_000,
+  );
+  if (keepAliveTimeoutMs <= 90_000) {
+    throw new ConfigError(
+      `${named("keep-alive-timeout-ms")} must exceed 90000: the API server reuses idle connections for up to 90 s`,
+    );
+  }
+  const namespaces = list(raw("namespaces"));
+  for (const namespace of namespaces) {
+    if (!DNS_LABEL.test(namespace))
+      throw new ConfigError(`${named("namespaces")}: '${namespace}' is not a valid namespace name`);
+  }
+  const config: ServeConfig = {
+    port: integer(named("port"), raw("port"), 0, 65535),
+    bindAddress: raw("bind-address"),
+    metricsPort: integer(named("metrics-port"), raw("metrics-port"), 0, 65535),
+    tlsCertFile,
+    tlsKeyFile,
+    tlsReloadIntervalMs: integer(
+      named("tls-reload-interval-ms"),
+      raw("tls-reload-interval-ms"),
+      100,
+      3_600_000,
+    ),
+    scope: scopeOf(named("scope"), raw("scope")),
+    clusterName: clusterNameOf(named("cluster-name"), raw("cluster-name")),
+    trustedUsers: list(raw("trusted-users")),
+    trustedGroups: list(raw("trusted-groups")),
+    namespaces,
+    secretLabelSelector: raw("secret-label-selector").trim(),
+    lookupTimeoutMs: integer(named("lookup-timeout-ms"), raw("lookup-timeout-ms"), 10, 30_000),
+    maxBodyBytes: integer(named("max-body-bytes"), raw("max-body-bytes"), 1024, 64 * 1024 * 1024),
+    keepAliveTimeoutMs,
+    shutdownDelayMs: integer(named("shutdown-delay-ms"), raw("shutdown-delay-ms"), 0, 600_000),
+    drainTimeoutMs: integer(named("drain-timeout-ms"), raw("drain-timeout-ms"), 0, 600_000),
+    kubeconfig: raw("kubeconfig") || undefined,
+    logLevel: logLevel as LogLevel,
+  };
+  return { command: "serve", config: Object.freeze(config) };
+}
+
+function parseMutate(args: string[], env: Env): Command {
+  const { values } = parseArgs({
+    args,
+    options: {
+      pod: { type: "string" },
+      secrets: { type: "string" },
+      namespace: { type: "string" },
+      user: { type: "string" },
+      group: { type: "string", multiple: true },
+      scope: { type: "string" },
+      "cluster-name": { type: "string" },
+      "trusted-user": { type: "string", multiple: true },
+      "trusted-group": { type: "string", multiple: true },
+      patch: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return { command: "help", text: mutateHelp() };
+  if (!values.pod) throw new ConfigError("--pod FILE is required (a Pod in YAML or JSON; - for stdin)");
+  if (!values.secrets) throw new ConfigError("--secrets FILE is required (the store Secrets, YAML or JSON)");
+  const config: MutateConfig = {
+    podFile: values.pod,
+    secretsFile: values.secrets,
+    namespace: values.namespace,
+    user: values.user,
+    groups: values.group ?? [],
+    scope: scopeOf("--scope", values.scope ?? env[`${ENV_PREFIX}SCOPE`] ?? "user"),
+    clusterName: clusterNameOf(
+      "--cluster-name",
+      values["cluster-name"] ?? env[`${ENV_PREFIX}CLUSTER_NAME`] ?? "",
+    ),
+    trustedUsers: values["trusted-user"] ?? list(env[`${ENV_PREFIX}TRUSTED_USERS`] ?? ""),
+    trustedGroups: values["trusted-group"] ?? list(env[`${ENV_PREFIX}TRUSTED_GROUPS`] ?? ""),
+    printPatch: values.patch === true,
+  };
+  return { command: "mutate", config: Object.freeze(config) };
+}
+
+/** Parses the command line; throws ConfigError with a message fit for the terminal. */
+export function parseCommand(argv: readonly string[], env: Env): Command {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "serve":
+        return parseServe(rest, env);
+      case "mutate":
+        return parseMutate(rest, env);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        return { command: "help", text: mainHelp() };
+      default:
+        throw new ConfigError(`unknown command '${command}'; the commands are serve and mutate (see --help)`);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // parseArgs errors (unknown flag, missing value) already read well.
+    if (error instanceof Error && "code" in error) throw new ConfigError(error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,74 @@
+// HTTPS listener: keep-alive longer than the API server's idle reuse, certificate swaps without
+// dropping connections, and a drain that finishes in-flight requests before exit.
+
+import type { Server as HttpServer, RequestListener } from "node:http";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import type { SecureContextOptions } from "node:tls";
+
+export interface HttpsOptions {
+  host: string;
+  port: number;
+  /** The API server's Go client reuses idle connections for up to 90 s, so keep them longer. */
+  keepAliveTimeoutMs: number;
+}
+
+export class WebhookHttpsServer {
+  readonly #server: Server;
+  readonly #options: HttpsOptions;
+  #inFlight = 0;
+
+  constructor(app: RequestListener, tls: SecureContextOptions, options: HttpsOptions) {
+    this.#options = options;
+    this.#server = createServer({ ...tls, minVersion: "TLSv1.2" }, app);
+    this.#server.keepAliveTimeout = options.keepAliveTimeoutMs;
+    // headersTimeout must exceed keepAliveTimeout, or idle sockets are cut while reused.
+    this.#server.headersTimeout = options.keepAliveTimeoutMs + 5_000;
+    this.#server.requestTimeout = 60_000;
+    this.#server.on("request", (_request, response) => {
+      this.#inFlight++;
+      response.once("close", () => {
+        this.#inFlight--;
+      });
+    });
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get server(): HttpServer {
+    return this.#server as unknown as HttpServer;
+  }
+
+  /** Swaps the certificate for new handshakes; open connections keep theirs. */
+  setCertificate(tls: SecureContextOptions): void {
+    this.#server.setSecureContext(tls);
+  }
+
+  start(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(this.#options.port, this.#options.host, () => {
+        this.#server.off("error", reject);
+        resolve((this.#server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting connections, lets in-flight requests finish (up to timeoutMs), then closes. */
+  drain(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#server.closeAllConnections();
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      this.#server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#server.closeIdleConnections();
+    });
+  }
+}

@@ -1,0 +1,98 @@
+// request → decode → admit → (one live store lookup on a miss) → review. Every outcome, even an
+// unexpected error, is a well-formed AdmissionReview that fails closed.
+
+import { decodeReview } from "../admission/decode.js";
+import { completeReview, denied } from "../admission/respond.js";
+import { ADMISSION_API_VERSION, type AdmissionReviewResponse } from "../admission/types.js";
+import { type AdmissionOutcome, admit } from "../core/admit.js";
+import type { Policy } from "../core/policy.js";
+import type { SecretIndex } from "../core/secret-index.js";
+import { describeError, type Logger } from "./logger.js";
+import type { WebhookMetrics } from "./metrics.js";
+
+/** A fresh read of one store Secret into the index, bounded in time by its implementation. */
+export type StoreRefresher = (
+  namespace: string,
+  store: string,
+) => Promise<"found" | "absent" | "error" | "timeout">;
+
+export interface ReviewHandlerDeps {
+  policy: Policy;
+  index: SecretIndex;
+  refresh: StoreRefresher | undefined;
+  logger: Logger;
+  metrics: WebhookMetrics | undefined;
+}
+
+export interface HandledReview {
+  /** HTTP status: 200 for every review; 400 when the body is not a review at all. */
+  status: number;
+  body: AdmissionReviewResponse | { error: string };
+}
+
+export type ReviewHandler = (body: unknown) => Promise<HandledReview>;
+
+export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
+  const { policy, index, refresh, logger, metrics } = deps;
+  return async (body) => {
+    const started = process.hrtime.bigint();
+    const decoded = decodeReview(body);
+    if (decoded.kind === "decode-error") {
+      metrics?.admissions.inc({ decision: "error", reason: "bad-request" });
+      logger.warn("bad admission review", { uid: decoded.uid, error: decoded.message });
+      const message = `Invalid AdmissionReview: ${decoded.message}`;
+      if (decoded.uid === undefined) return { status: 400, body: { error: message } };
+      return { status: 200, body: completeReview(decoded.apiVersion, decoded.uid, denied(400, message)) };
+    }
+    const { request, apiVersion } = decoded;
+    let outcome: AdmissionOutcome;
+    let lookup: string | undefined;
+    try {
+      outcome = admit(request, policy, index);
+      if (outcome.missingIn && refresh) {
+        // A secret added a moment ago may not have reached the watch yet: look once, then decide.
+        lookup = await refresh(outcome.missingIn.namespace, outcome.missingIn.store);
+        metrics?.liveLookups.inc({ result: lookup });
+        if (lookup === "found") outcome = admit(request, policy, index);
+      }
+    } catch (error) {
+      logger.error("admission failed", { uid: request.uid, error: describeError(error) });
+      outcome = {
+        verdict: denied(
+          500,
+          "The secrets webhook failed to process this pod; nothing was changed. Retry, and report it to the cluster operator if it persists.",
+        ),
+        reason: "internal-error",
+        owner: undefined,
+        missingIn: undefined,
+      };
+    }
+    const decision = outcome.verdict.allowed
+      ? "allowed"
+      : outcome.reason === "internal-error"
+        ? "error"
+        : "denied";
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics?.admissions.inc({ decision, reason: outcome.reason });
+    metrics?.admissionDuration.observe({ decision }, seconds);
+    logger.info("admission", {
+      uid: request.uid,
+      namespace: request.namespace,
+      pod: request.object?.metadata.name || request.name || request.object?.metadata.generateName,
+      operation: request.operation,
+      subResource: request.subResource || undefined,
+      user: request.userInfo.username,
+      owner: outcome.owner,
+      decision,
+      reason: outcome.reason,
+      code: outcome.verdict.allowed ? undefined : outcome.verdict.code,
+      liveLookup: lookup,
+      dryRun: request.dryRun || undefined,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+    });
+    return {
+      status: 200,
+      body: completeReview(apiVersion || ADMISSION_API_VERSION, request.uid, outcome.verdict),
+    };
+  };
+}

@@ -1,0 +1,104 @@
+// Serving certificate from files, reloaded when they change without a restart. Secret volumes
+// swap files by renaming a symlinked directory, which file watchers miss, so this polls
+// (cheap: two small reads) and also reacts to watch events for speed.
+
+import { X509Certificate } from "node:crypto";
+import { type FSWatcher, watch as watchFs } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { createSecureContext, type SecureContextOptions } from "node:tls";
+
+export interface LoadedCertificate {
+  cert: Buffer;
+  key: Buffer;
+  notAfter: Date;
+}
+
+export interface TlsReloaderEvents {
+  onLoad(certificate: LoadedCertificate): void;
+  onReject(error: unknown): void;
+}
+
+/** Reads and checks a certificate/key pair; throws with a clear message when they do not match. */
+export async function readCertificate(certFile: string, keyFile: string): Promise<LoadedCertificate> {
+  const [cert, key] = await Promise.all([readFile(certFile), readFile(keyFile)]);
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw new Error(
+      `the certificate ${certFile} and key ${keyFile} do not form a usable pair: ${String(error)}`,
+    );
+  }
+  const notAfter = new Date(new X509Certificate(cert).validTo);
+  return { cert, key, notAfter };
+}
+
+export class TlsReloader {
+  readonly #certFile: string;
+  readonly #keyFile: string;
+  readonly #intervalMs: number;
+  readonly #events: TlsReloaderEvents;
+  #current: LoadedCertificate | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #watchers: FSWatcher[] = [];
+  #checking = false;
+
+  constructor(certFile: string, keyFile: string, intervalMs: number, events: TlsReloaderEvents) {
+    this.#certFile = certFile;
+    this.#keyFile = keyFile;
+    this.#intervalMs = intervalMs;
+    this.#events = events;
+  }
+
+  /** The pair in use; undefined until the first successful load. */
+  get current(): SecureContextOptions | undefined {
+    return this.#current ? { cert: this.#current.cert, key: this.#current.key } : undefined;
+  }
+
+  get loaded(): boolean {
+    return this.#current !== undefined;
+  }
+
+  /** First load: fails loudly, since a server without a certificate cannot serve. */
+  async load(): Promise<void> {
+    this.#current = await readCertificate(this.#certFile, this.#keyFile);
+    this.#events.onLoad(this.#current);
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.check(), this.#intervalMs);
+    this.#timer.unref();
+    for (const dir of new Set([dirname(this.#certFile), dirname(this.#keyFile)])) {
+      try {
+        const watcher = watchFs(dir, () => void this.check());
+        watcher.on("error", () => watcher.close());
+        this.#watchers.push(watcher);
+      } catch {
+        // Polling alone still picks up every change.
+      }
+    }
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    for (const watcher of this.#watchers) watcher.close();
+    this.#watchers = [];
+  }
+
+  /** Loads the files again; keeps the old pair when the new one is unreadable or mismatched. */
+  async check(): Promise<void> {
+    if (this.#checking) return;
+    this.#checking = true;
+    try {
+      const next = await readCertificate(this.#certFile, this.#keyFile);
+      if (this.#current && next.cert.equals(this.#current.cert) && next.key.equals(this.#current.key)) return;
+      this.#current = next;
+      this.#events.onLoad(next);
+    } catch (error) {
+      // A half-written pair during a swap is normal; the next check will see the finished one.
+      this.#events.onReject(error);
+    } finally {
+      this.#checking = false;
+    }
+  }
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config";
+
+// Unit and HTTPS-server tests: fast, no control plane.
+export default defineConfig({
+  test: {
+    include: [
+      "src/**/*.test.ts",
+      "test/unit/**/*.test.ts",
+      "test/server/**/*.test.ts",
+      "test/cli/**/*.test.ts",
+    ],
+    testTimeout: 20_000,
+    pool: "forks",
+  },
+});
