@@ -59,12 +59,15 @@ export class WebhookHttpsServer {
   /** Stops accepting connections, lets in-flight requests finish (up to timeoutMs), then closes. */
   drain(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
+      // close() ends only the connections idle at that moment; keep-alive connections that
+      // finish a request later must be closed as they become idle.
+      const sweep = setInterval(() => this.#server.closeIdleConnections(), 50);
       const timer = setTimeout(() => {
         this.#server.closeAllConnections();
-        resolve();
       }, timeoutMs);
       timer.unref();
       this.#server.close(() => {
+        clearInterval(sweep);
         clearTimeout(timer);
         resolve();
       });

@@ -1,0 +1,180 @@
+// The offline command, run as operators run it: bin/apolo-secrets-webhook mutate, on files.
+
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import {
+  type AdmissionCase,
+  CASE_CLUSTER,
+  CASE_NAMESPACE,
+  cases,
+  type JsonObject,
+  PLATFORM_GROUP,
+  PLATFORM_USER,
+} from "../cases/cases.js";
+import { type Answer, expectCaseAnswer, submitterOf } from "../support/replay.js";
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, "../../bin/apolo-secrets-webhook");
+const PLAINTEXT = "very-secret-value";
+let dir: string;
+let counter = 0;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "apolo-cli-"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function mutate(
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const child = run(BIN, ["mutate", ...args], { encoding: "utf8" });
+    if (stdin !== undefined) {
+      child.child.stdin?.end(stdin);
+    }
+    const { stdout, stderr } = await child;
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function secretsYaml(stores: Record<string, string[]>): string {
+  const docs = Object.entries(stores).map(([name, keys]) =>
+    stringify({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name, namespace: CASE_NAMESPACE },
+      type: "Opaque",
+      data: Object.fromEntries(keys.map((k) => [k, Buffer.from(PLAINTEXT).toString("base64")])),
+    }),
+  );
+  return docs.length > 0 ? docs.join("---\n") : "";
+}
+
+function write(name: string, content: string): string {
+  const file = join(dir, `${counter++}-${name}`);
+  writeFileSync(file, content);
+  return file;
+}
+
+async function answerFor(c: AdmissionCase, pod: JsonObject): Promise<Answer> {
+  const submitter = submitterOf(c);
+  const args = [
+    "--pod",
+    write("pod.yaml", stringify(pod)),
+    "--secrets",
+    write("secrets.yaml", secretsYaml(c.stores)),
+    "--scope",
+    c.scope ?? "user",
+    "--cluster-name",
+    CASE_CLUSTER,
+    "--user",
+    submitter.username,
+    "--trusted-user",
+    PLATFORM_USER,
+    "--trusted-group",
+    PLATFORM_GROUP,
+    ...submitter.groups.flatMap((g) => ["--group", g]),
+    "--patch",
+  ];
+  const result = await mutate(args);
+  expect(result.stdout + result.stderr).not.toContain(PLAINTEXT);
+  expect(result.stdout + result.stderr).not.toContain(Buffer.from(PLAINTEXT).toString("base64"));
+  if (result.code === 0) return { allowed: true, patch: JSON.parse(result.stdout) };
+  expect(result.code, result.stderr).toBe(1);
+  const match = /^refused \((\d+)\): (.*)\n$/s.exec(result.stderr);
+  expect(match, result.stderr).not.toBeNull();
+  return { allowed: false, code: Number(match?.[1]), message: match?.[2], patch: [] };
+}
+
+describe("apolo-secrets-webhook mutate", () => {
+  for (const c of cases) {
+    it(`replays: ${c.name}`, async () => {
+      await expectCaseAnswer(c, await answerFor(c, c.pod), (pod) => answerFor(c, pod));
+    });
+  }
+
+  it("prints the mutated pod as JSON, reading the pod from stdin and assuming the owner submits", async () => {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p", labels: { "platform.apolo.us/user": "alice" } },
+      spec: { containers: [{ name: "c", env: [{ name: "A", value: "secret:k" }] }] },
+    };
+    const secrets = write(
+      "list.json",
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [{ kind: "Secret", metadata: { name: "user--alice--secrets" }, data: { k: "eA==" } }],
+      }),
+    );
+    const result = await mutate(["--pod", "-", "--secrets", secrets], JSON.stringify(pod));
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout);
+    expect(out.metadata.name).toBe("p");
+    expect(out.spec.containers[0].env[0]).toEqual({
+      name: "A",
+      valueFrom: { secretKeyRef: { name: "user--alice--secrets", key: "k" } },
+    });
+  });
+
+  it("exits 2 with a clear message on bad input", async () => {
+    const secrets = write("s.yaml", "");
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ["--pod", join(dir, "absent.yaml"), "--secrets", secrets],
+        /cannot read the pod file '.*absent\.yaml' \(ENOENT\)/,
+      ],
+      [
+        ["--pod", write("bad.yaml", "a: [unclosed"), "--secrets", secrets],
+        /the pod file is not valid YAML or JSON/,
+      ],
+      [
+        ["--pod", write("cm.yaml", "kind: ConfigMap\nmetadata: {name: x}\n"), "--secrets", secrets],
+        /holds a ConfigMap, not a Pod/,
+      ],
+      [
+        ["--pod", write("np.yaml", "kind: Pod\nmetadata: {name: x}\nspec: 3\n"), "--secrets", secrets],
+        /the pod is malformed: pod\.spec must be an object/,
+      ],
+      [
+        [
+          "--pod",
+          write("ok.yaml", "kind: Pod\nspec: {containers: []}\n"),
+          "--secrets",
+          write("s2.yaml", "kind: ConfigMap\n"),
+        ],
+        /object 0 is not a Secret/,
+      ],
+      [["--secrets", secrets], /--pod FILE is required/],
+      [
+        ["--pod", "x", "--secrets", secrets, "--scope", "team"],
+        /--scope must be 'user' or 'project', got 'team'/,
+      ],
+      [["--pod", "x", "--secrets", secrets, "--bogus"], /Unknown option '--bogus'/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await mutate(args);
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toMatch(message);
+    }
+  });
+
+  it("documents both commands in --help", async () => {
+    const top = await run(BIN, ["--help"]);
+    expect(top.stdout).toMatch(/serve .*\n.*mutate/);
+    const help = await run(BIN, ["mutate", "--help"]);
+    expect(help.stdout).toContain("--secrets FILE");
+    const serve = await run(BIN, ["serve", "--help"]);
+    expect(serve.stdout).toContain("APOLO_SECRETS_WEBHOOK_TRUSTED_USERS");
+  });
+});
