@@ -63,4 +63,12 @@ test-unit: deps build prerequisites ## unit, HTTPS-server and offline-command te
 	vitest run --config vitest.config.ts
 
 .PHONY: test
-test: lint test-unit ## every test
+test: lint test-unit test-e2e ## every test
+
+.PHONY: cluster-tools
+cluster-tools: ## build etcd, kube-apiserver and kubectl (cached outside the tree, keyed by version)
+	bash test/cluster/build-tools.sh
+
+.PHONY: test-e2e
+test-e2e: deps build prerequisites cluster-tools ## end-to-end tests against a real kube-apiserver
+	vitest run --config vitest.e2e.config.ts

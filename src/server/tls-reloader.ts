@@ -42,6 +42,7 @@ export class TlsReloader {
   #timer: NodeJS.Timeout | undefined;
   #watchers: FSWatcher[] = [];
   #checking = false;
+  #lastRejection: string | undefined;
 
   constructor(certFile: string, keyFile: string, intervalMs: number, events: TlsReloaderEvents) {
     this.#certFile = certFile;
@@ -93,10 +94,14 @@ export class TlsReloader {
       const next = await readCertificate(this.#certFile, this.#keyFile);
       if (this.#current && next.cert.equals(this.#current.cert) && next.key.equals(this.#current.key)) return;
       this.#current = next;
+      this.#lastRejection = undefined;
       this.#events.onLoad(next);
     } catch (error) {
       // A half-written pair during a swap is normal; the next check will see the finished one.
-      this.#events.onReject(error);
+      // Report each distinct failure once, not on every poll.
+      const text = String(error);
+      if (text !== this.#lastRejection) this.#events.onReject(error);
+      this.#lastRejection = text;
     } finally {
       this.#checking = false;
     }

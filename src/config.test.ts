@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseCommand } from "./config.js";
+
+const TLS = ["--tls-cert-file", "/c.crt", "--tls-key-file", "/c.key"];
+
+function serve(args: string[], env: Record<string, string> = {}) {
+  const command = parseCommand(["serve", ...args], env);
+  if (command.command !== "serve") throw new Error("not serve");
+  return command.config;
+}
+
+describe("parseCommand serve", () => {
+  it("has safe defaults: per-user scope, no trusted submitters, every namespace", () => {
+    const config = serve(TLS);
+    expect(config).toMatchObject({
+      port: 8443,
+      scope: "user",
+      trustedUsers: [],
+      trustedGroups: [],
+      namespaces: [],
+      clusterName: undefined,
+    });
+    expect(config.keepAliveTimeoutMs).toBeGreaterThan(90_000);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("reads the environment, and flags win over it", () => {
+    const env = {
+      APOLO_SECRETS_WEBHOOK_TLS_CERT_FILE: "/e.crt",
+      APOLO_SECRETS_WEBHOOK_TLS_KEY_FILE: "/e.key",
+      APOLO_SECRETS_WEBHOOK_TRUSTED_USERS: "system:serviceaccount:platform:api, ops",
+      APOLO_SECRETS_WEBHOOK_SCOPE: "project",
+      APOLO_SECRETS_WEBHOOK_PORT: "9443",
+    };
+    const config = serve(["--port", "10443"], env);
+    expect(config).toMatchObject({
+      tlsCertFile: "/e.crt",
+      port: 10443,
+      scope: "project",
+      trustedUsers: ["system:serviceaccount:platform:api", "ops"],
+    });
+  });
+
+  it.each([
+    [[], /--tls-cert-file \(APOLO_SECRETS_WEBHOOK_TLS_CERT_FILE\) and --tls-key-file .* are required/],
+    [[...TLS, "--port", "http"], /--port .* must be a whole number, got 'http'/],
+    [[...TLS, "--port", "70000"], /must be between 0 and 65535/],
+    [[...TLS, "--scope", "team"], /must be 'user' or 'project', got 'team'/],
+    [[...TLS, "--keep-alive-timeout-ms", "60000"], /must exceed 90000/],
+    [[...TLS, "--namespaces", "ok,Not_OK"], /'Not_OK' is not a valid namespace name/],
+    [[...TLS, "--log-level", "loud"], /must be debug, info, warn or error/],
+    [[...TLS, "--nope"], /Unknown option '--nope'/],
+  ])("refuses %j with a clear message", (args, message) => {
+    expect(() => serve(args)).toThrow(ConfigError);
+    expect(() => serve(args)).toThrow(message);
+  });
+
+  it("refuses an unknown command", () => {
+    expect(() => parseCommand(["serv"], {})).toThrow(
+      /unknown command 'serv'; the commands are serve and mutate/,
+    );
+  });
+});

@@ -1,0 +1,269 @@
+// A real control plane without Docker, as controller-runtime's envtest runs one: etcd and
+// kube-apiserver built by `make cluster-tools`, on free loopback ports, with client-certificate
+// users from a throwaway CA and RBAC on.
+
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { createCa, issueCert, type TestCa } from "../support/certs.js";
+import { freePort, type Managed, startProcess, stopProcess, tail, waitFor } from "./processes.js";
+
+export interface ToolPaths {
+  etcd: string;
+  kubeApiserver: string;
+  kubectl: string;
+  etcdVersion: string;
+  kubeVersion: string;
+}
+
+/** Users of the test cluster: name → groups. `platform` plays the platform's job submitter. */
+export const USERS = {
+  admin: { name: "admin", groups: ["system:masters"] },
+  webhook: { name: "apolo-secrets-webhook", groups: [] },
+  platform: { name: "platform-submitter", groups: ["apolo:platform"] },
+  alice: { name: "alice", groups: ["apolo:users"] },
+  bob: { name: "bob", groups: ["apolo:users"] },
+} as const;
+export type UserKey = keyof typeof USERS;
+
+export interface ControlPlane {
+  dir: string;
+  pidFile: string;
+  ca: TestCa;
+  server: string;
+  kubeconfigs: Record<UserKey, string>;
+  tools: ToolPaths;
+  apiserverArgs: string[];
+}
+
+export function toolsCacheDir(): string {
+  return process.env.APOLO_TOOLS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "apolo-secrets-webhook", "bin");
+}
+
+export function loadToolPaths(): ToolPaths {
+  const file = join(toolsCacheDir(), "versions.env");
+  if (!existsSync(file)) {
+    throw new Error(`the control-plane binaries are missing (${file}); run 'make cluster-tools' (make test does it)`);
+  }
+  const env = Object.fromEntries(
+    readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+  const tools: ToolPaths = {
+    etcd: env.ETCD_BIN ?? "",
+    kubeApiserver: env.KUBE_APISERVER_BIN ?? "",
+    kubectl: env.KUBECTL_BIN ?? "",
+    etcdVersion: env.ETCD_VERSION ?? "",
+    kubeVersion: env.KUBE_VERSION ?? "",
+  };
+  for (const path of [tools.etcd, tools.kubeApiserver, tools.kubectl]) {
+    if (!existsSync(path)) throw new Error(`control-plane binary ${path} is missing; run 'make cluster-tools'`);
+  }
+  return tools;
+}
+
+function kubeconfig(server: string, caFile: string, user: string, certFile: string, keyFile: string): string {
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: ${server}
+    certificate-authority: ${caFile}
+users:
+- name: ${user}
+  user:
+    client-certificate: ${certFile}
+    client-key: ${keyFile}
+contexts:
+- name: ${user}@local
+  context: {cluster: local, user: ${user}}
+current-context: ${user}@local
+`;
+}
+
+// RBAC for the test users: the platform and users create pods (and debug containers); the
+// webhook reads Secrets. Applied once with the admin's kubeconfig.
+const RBAC = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: e2e-job-submitter}
+rules:
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [create, get, list, delete]
+- apiGroups: [""]
+  resources: [pods/ephemeralcontainers]
+  verbs: [update, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: e2e-job-submitters}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-job-submitter}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "apolo:platform"}
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "apolo:users"}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: e2e-secrets-writer}
+rules:
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create, get, update, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: e2e-platform-secrets}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-secrets-writer}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "apolo:platform"}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: e2e-secrets-webhook-reader}
+rules:
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: e2e-secrets-webhook-reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-secrets-webhook-reader}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: apolo-secrets-webhook}
+`;
+
+export function kubectl(plane: ControlPlane, user: UserKey, args: string[], input?: string): string {
+  try {
+    return execFileSync(plane.tools.kubectl, ["--kubeconfig", plane.kubeconfigs[user], ...args], {
+      input,
+      encoding: "utf8",
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`kubectl ${args.join(" ")} failed: ${e.stderr || e.message}`);
+  }
+}
+
+export function startApiserver(plane: ControlPlane): Managed {
+  return startProcess(plane.dir, plane.pidFile, { name: "kube-apiserver", command: plane.tools.kubeApiserver, args: plane.apiserverArgs });
+}
+
+export async function waitForApiserver(plane: ControlPlane, apiserver: Managed, timeoutMs = 90_000): Promise<void> {
+  let exited = false;
+  void apiserver.exited.then(() => {
+    exited = true;
+  });
+  await waitFor(
+    "kube-apiserver /readyz",
+    async () => {
+      if (exited) throw new Error(`kube-apiserver exited:\n${tail(apiserver.logFile)}`);
+      const out = execFileSync(plane.tools.kubectl, ["--kubeconfig", plane.kubeconfigs.admin, "get", "--raw", "/readyz"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+        timeout: 5_000,
+      });
+      return out.trim() === "ok" ? true : undefined;
+    },
+    timeoutMs,
+    500,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n--- kube-apiserver log ---\n${tail(apiserver.logFile)}`);
+  });
+}
+
+export async function restartApiserver(plane: ControlPlane): Promise<void> {
+  await stopProcess(plane.pidFile, "kube-apiserver", "SIGTERM");
+  const apiserver = startApiserver(plane);
+  await waitForApiserver(plane, apiserver);
+}
+
+/** Starts etcd and kube-apiserver in `dir`; returns once the API server is ready and RBAC is applied. */
+export async function startControlPlane(dir: string, pidFile: string, log: (line: string) => void): Promise<ControlPlane> {
+  const tools = loadToolPaths();
+  const certs = join(dir, "pki");
+  mkdirSync(certs, { recursive: true });
+  const ca = createCa(certs, "ca", 2);
+  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const server = `https://127.0.0.1:${apiPort}`;
+
+  const serving = issueCert(ca, { name: "apiserver", commonName: "kube-apiserver", ips: ["127.0.0.1"], dnsNames: ["localhost"], usage: "server" });
+  const saKey = join(certs, "sa.key");
+  const saPub = join(certs, "sa.pub");
+  execFileSync("openssl", ["genrsa", "-out", saKey, "2048"], { stdio: "ignore" });
+  execFileSync("openssl", ["rsa", "-in", saKey, "-pubout", "-out", saPub], { stdio: "ignore" });
+
+  const kubeconfigs = {} as Record<UserKey, string>;
+  for (const [key, user] of Object.entries(USERS) as Array<[UserKey, (typeof USERS)[UserKey]]>) {
+    const cert = issueCert(ca, { name: `user-${key}`, commonName: user.name, organizations: [...user.groups], usage: "client" });
+    const file = join(dir, `${key}.kubeconfig`);
+    writeFileSync(file, kubeconfig(server, ca.certFile, user.name, cert.certFile, cert.keyFile));
+    kubeconfigs[key] = file;
+  }
+
+  log(`etcd ${tools.etcdVersion} on 127.0.0.1:${etcdPort}`);
+  const etcd = startProcess(dir, pidFile, {
+    name: "etcd",
+    command: tools.etcd,
+    args: [
+      "--name=default",
+      `--data-dir=${join(dir, "etcd-data")}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+      "--unsafe-no-fsync", // test data: durability is not needed, speed is
+      "--log-level=warn",
+    ],
+  });
+  await waitFor(
+    "etcd /health",
+    async () => {
+      const response = await fetch(`http://127.0.0.1:${etcdPort}/health`).catch(() => undefined);
+      return response?.ok ? true : undefined;
+    },
+    30_000,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n--- etcd log ---\n${tail(etcd.logFile)}`);
+  });
+
+  const plane: ControlPlane = {
+    dir,
+    pidFile,
+    ca,
+    server,
+    kubeconfigs,
+    tools,
+    apiserverArgs: [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${certs}`,
+      `--tls-cert-file=${serving.certFile}`,
+      `--tls-private-key-file=${serving.keyFile}`,
+      `--client-ca-file=${ca.certFile}`,
+      "--service-cluster-ip-range=10.0.0.0/24",
+      `--service-account-issuer=${server}`,
+      `--service-account-key-file=${saPub}`,
+      `--service-account-signing-key-file=${saKey}`,
+      "--authorization-mode=RBAC",
+      "--allow-privileged=true",
+      // No default route here: nothing may be dialled outside loopback.
+      "--endpoint-reconciler-type=none",
+      "--enable-aggregator-routing=true",
+      "--profiling=false",
+      "--v=1",
+    ],
+  };
+  log(`kube-apiserver ${tools.kubeVersion} on ${server}`);
+  await waitForApiserver(plane, startApiserver(plane));
+  kubectl(plane, "admin", ["apply", "-f", "-"], RBAC);
+  return plane;
+}

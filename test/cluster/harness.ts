@@ -1,0 +1,40 @@
+// One local cluster for a test run or the demo: control plane, webhook process, registration.
+// Everything it starts is recorded for the watchdog and stopped by stopLocalCluster.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ControlPlane, startControlPlane } from "./control-plane.js";
+import { startWatchdog, stopAll } from "./processes.js";
+import { prepareWebhook, registerWebhook, startWebhook, type WebhookProcess, waitForWebhookReady } from "./webhook.js";
+
+export interface LocalCluster {
+  dir: string;
+  plane: ControlPlane;
+  webhook: WebhookProcess;
+}
+
+export async function startLocalCluster(log: (line: string) => void): Promise<LocalCluster> {
+  const dir = mkdtempSync(join(tmpdir(), "apolo-cluster-"));
+  const pidFile = join(dir, "pids");
+  startWatchdog(dir, pidFile);
+  try {
+    const started = Date.now();
+    const plane = await startControlPlane(dir, pidFile, log);
+    log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const webhook = await prepareWebhook(plane);
+    await waitForWebhookReady(webhook, startWebhook(plane, webhook));
+    log(`webhook serving on ${webhook.url}`);
+    await registerWebhook(plane, webhook);
+    log("webhook registered: the API server calls it");
+    return { dir, plane, webhook };
+  } catch (error) {
+    await stopAll(pidFile);
+    throw error;
+  }
+}
+
+export async function stopLocalCluster(cluster: LocalCluster, options: { keepDir?: boolean } = {}): Promise<void> {
+  await stopAll(cluster.plane.pidFile);
+  if (!options.keepDir) rmSync(cluster.dir, { recursive: true, force: true });
+}

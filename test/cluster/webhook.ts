@@ -1,0 +1,136 @@
+// The webhook as a real process (the production entry point), registered with the API server by
+// a MutatingWebhookConfiguration that calls it on loopback over TLS.
+
+import { join } from "node:path";
+import { issueCert } from "../support/certs.js";
+import { type ControlPlane, kubectl, USERS } from "./control-plane.js";
+import { freePort, type Managed, startProcess, tail, waitFor } from "./processes.js";
+
+export const SERVED_NAMESPACE_LABEL = "platform.apolo.us/secrets-webhook";
+export const WEBHOOK_NAMESPACE = "apolo-secrets-webhook";
+export const CLUSTER_NAME = "e2e-cluster";
+export const CONFIGURATION_NAME = "apolo-secrets-webhook";
+
+export interface WebhookProcess {
+  port: number;
+  metricsPort: number;
+  url: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+const BIN = join(import.meta.dirname, "../../bin/apolo-secrets-webhook");
+
+export async function prepareWebhook(plane: ControlPlane): Promise<WebhookProcess> {
+  const cert = issueCert(plane.ca, { name: "webhook-serving", commonName: "apolo-secrets-webhook", ips: ["127.0.0.1"], usage: "server" });
+  const port = await freePort();
+  const metricsPort = await freePort();
+  return {
+    port,
+    metricsPort,
+    url: `https://127.0.0.1:${port}/mutate`,
+    args: [
+      "serve",
+      "--bind-address=127.0.0.1",
+      `--port=${port}`,
+      `--metrics-port=${metricsPort}`,
+      `--tls-cert-file=${cert.certFile}`,
+      `--tls-key-file=${cert.keyFile}`,
+      `--kubeconfig=${plane.kubeconfigs.webhook}`,
+      `--trusted-users=${USERS.platform.name}`,
+      `--cluster-name=${CLUSTER_NAME}`,
+      "--shutdown-delay-ms=0",
+      "--drain-timeout-ms=2000",
+      "--tls-reload-interval-ms=500",
+    ],
+    env: { ...process.env },
+  };
+}
+
+export function startWebhook(plane: ControlPlane, webhook: WebhookProcess): Managed {
+  return startProcess(plane.dir, plane.pidFile, { name: "webhook", command: BIN, args: webhook.args, env: webhook.env });
+}
+
+export async function waitForWebhookReady(webhook: WebhookProcess, managed: Managed, timeoutMs = 30_000): Promise<void> {
+  let exited = false;
+  void managed.exited.then(() => {
+    exited = true;
+  });
+  await waitFor(
+    "webhook /readyz",
+    async () => {
+      if (exited) throw new Error(`the webhook exited:\n${tail(managed.logFile)}`);
+      // The metrics port is plain HTTP and mirrors readiness through store_cache_synced.
+      const text = await fetch(`http://127.0.0.1:${webhook.metricsPort}/metrics`).then((r) => r.text());
+      return text.includes("apolo_secrets_webhook_store_cache_synced 1") ? true : undefined;
+    },
+    timeoutMs,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n--- webhook log ---\n${tail(managed.logFile)}`);
+  });
+}
+
+/** The configuration the chart renders, pointed at a URL: the same rules and selectors. */
+export function webhookConfiguration(url: string, caPem: string): string {
+  const caBundle = Buffer.from(caPem).toString("base64");
+  return JSON.stringify({
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "MutatingWebhookConfiguration",
+    metadata: { name: CONFIGURATION_NAME },
+    webhooks: [
+      {
+        name: "secrets.apolo.us",
+        admissionReviewVersions: ["v1"],
+        clientConfig: { url, caBundle },
+        rules: [
+          { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "Namespaced" },
+          { apiGroups: [""], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["pods/ephemeralcontainers"], scope: "Namespaced" },
+        ],
+        failurePolicy: "Fail",
+        sideEffects: "None",
+        reinvocationPolicy: "IfNeeded",
+        timeoutSeconds: 5,
+        matchPolicy: "Equivalent",
+        namespaceSelector: {
+          matchLabels: { [SERVED_NAMESPACE_LABEL]: "enabled" },
+          matchExpressions: [
+            { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "kube-public", "kube-node-lease", WEBHOOK_NAMESPACE] },
+          ],
+        },
+      },
+    ],
+  });
+}
+
+/** Registers the webhook and waits until the API server really calls it. */
+export async function registerWebhook(plane: ControlPlane, webhook: WebhookProcess): Promise<void> {
+  kubectl(plane, "admin", ["apply", "-f", "-"], webhookConfiguration(webhook.url, plane.ca.pem));
+  const probeNamespace = "apolo-webhook-probe";
+  kubectl(plane, "admin", ["apply", "-f", "-"], JSON.stringify({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: probeNamespace, labels: { [SERVED_NAMESPACE_LABEL]: "enabled" } },
+  }));
+  kubectl(plane, "admin", ["apply", "-n", probeNamespace, "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default" } }));
+  // A pod with a reference and no owner: only the webhook refuses it, so a refusal proves the
+  // API server calls the webhook (a new configuration reaches it after a short lag).
+  const probe = JSON.stringify({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "probe" },
+    spec: { containers: [{ name: "c", image: "none", env: [{ name: "P", value: "secret:probe" }] }] },
+  });
+  await waitFor(
+    "the API server to call the webhook",
+    async () => {
+      try {
+        kubectl(plane, "admin", ["create", "--dry-run=server", "-n", probeNamespace, "-f", "-"], probe);
+        return undefined;
+      } catch (error) {
+        return String(error).includes("has no owner") ? true : undefined;
+      }
+    },
+    30_000,
+    300,
+  );
+}
