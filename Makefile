@@ -72,3 +72,11 @@ cluster-tools: ## build etcd, kube-apiserver and kubectl (cached outside the tre
 .PHONY: test-e2e
 test-e2e: deps build prerequisites cluster-tools ## end-to-end tests against a real kube-apiserver
 	vitest run --config vitest.e2e.config.ts
+
+.PHONY: demo
+demo: deps build prerequisites cluster-tools ## the main job: a local control plane, the webhook, job pods mutated and refused
+	tsx test/cluster/demo.ts demo
+
+.PHONY: up
+up: deps build prerequisites cluster-tools ## keep a local control plane with the webhook running until Ctrl-C
+	tsx test/cluster/demo.ts up

@@ -38,13 +38,18 @@ export interface ControlPlane {
 }
 
 export function toolsCacheDir(): string {
-  return process.env.APOLO_TOOLS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "apolo-secrets-webhook", "bin");
+  return (
+    process.env.APOLO_TOOLS_CACHE ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "apolo-secrets-webhook", "bin")
+  );
 }
 
 export function loadToolPaths(): ToolPaths {
   const file = join(toolsCacheDir(), "versions.env");
   if (!existsSync(file)) {
-    throw new Error(`the control-plane binaries are missing (${file}); run 'make cluster-tools' (make test does it)`);
+    throw new Error(
+      `the control-plane binaries are missing (${file}); run 'make cluster-tools' (make test does it)`,
+    );
   }
   const env = Object.fromEntries(
     readFileSync(file, "utf8")
@@ -60,7 +65,8 @@ export function loadToolPaths(): ToolPaths {
     kubeVersion: env.KUBE_VERSION ?? "",
   };
   for (const path of [tools.etcd, tools.kubeApiserver, tools.kubectl]) {
-    if (!existsSync(path)) throw new Error(`control-plane binary ${path} is missing; run 'make cluster-tools'`);
+    if (!existsSync(path))
+      throw new Error(`control-plane binary ${path} is missing; run 'make cluster-tools'`);
   }
   return tools;
 }
@@ -151,10 +157,18 @@ export function kubectl(plane: ControlPlane, user: UserKey, args: string[], inpu
 }
 
 export function startApiserver(plane: ControlPlane): Managed {
-  return startProcess(plane.dir, plane.pidFile, { name: "kube-apiserver", command: plane.tools.kubeApiserver, args: plane.apiserverArgs });
+  return startProcess(plane.dir, plane.pidFile, {
+    name: "kube-apiserver",
+    command: plane.tools.kubeApiserver,
+    args: plane.apiserverArgs,
+  });
 }
 
-export async function waitForApiserver(plane: ControlPlane, apiserver: Managed, timeoutMs = 90_000): Promise<void> {
+export async function waitForApiserver(
+  plane: ControlPlane,
+  apiserver: Managed,
+  timeoutMs = 90_000,
+): Promise<void> {
   let exited = false;
   void apiserver.exited.then(() => {
     exited = true;
@@ -163,11 +177,15 @@ export async function waitForApiserver(plane: ControlPlane, apiserver: Managed, 
     "kube-apiserver /readyz",
     async () => {
       if (exited) throw new Error(`kube-apiserver exited:\n${tail(apiserver.logFile)}`);
-      const out = execFileSync(plane.tools.kubectl, ["--kubeconfig", plane.kubeconfigs.admin, "get", "--raw", "/readyz"], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "ignore"],
-        timeout: 5_000,
-      });
+      const out = execFileSync(
+        plane.tools.kubectl,
+        ["--kubeconfig", plane.kubeconfigs.admin, "get", "--raw", "/readyz"],
+        {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "ignore"],
+          timeout: 5_000,
+        },
+      );
       return out.trim() === "ok" ? true : undefined;
     },
     timeoutMs,
@@ -184,7 +202,11 @@ export async function restartApiserver(plane: ControlPlane): Promise<void> {
 }
 
 /** Starts etcd and kube-apiserver in `dir`; returns once the API server is ready and RBAC is applied. */
-export async function startControlPlane(dir: string, pidFile: string, log: (line: string) => void): Promise<ControlPlane> {
+export async function startControlPlane(
+  dir: string,
+  pidFile: string,
+  log: (line: string) => void,
+): Promise<ControlPlane> {
   const tools = loadToolPaths();
   const certs = join(dir, "pki");
   mkdirSync(certs, { recursive: true });
@@ -192,7 +214,13 @@ export async function startControlPlane(dir: string, pidFile: string, log: (line
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const server = `https://127.0.0.1:${apiPort}`;
 
-  const serving = issueCert(ca, { name: "apiserver", commonName: "kube-apiserver", ips: ["127.0.0.1"], dnsNames: ["localhost"], usage: "server" });
+  const serving = issueCert(ca, {
+    name: "apiserver",
+    commonName: "kube-apiserver",
+    ips: ["127.0.0.1"],
+    dnsNames: ["localhost"],
+    usage: "server",
+  });
   const saKey = join(certs, "sa.key");
   const saPub = join(certs, "sa.pub");
   execFileSync("openssl", ["genrsa", "-out", saKey, "2048"], { stdio: "ignore" });
@@ -200,7 +228,12 @@ export async function startControlPlane(dir: string, pidFile: string, log: (line
 
   const kubeconfigs = {} as Record<UserKey, string>;
   for (const [key, user] of Object.entries(USERS) as Array<[UserKey, (typeof USERS)[UserKey]]>) {
-    const cert = issueCert(ca, { name: `user-${key}`, commonName: user.name, organizations: [...user.groups], usage: "client" });
+    const cert = issueCert(ca, {
+      name: `user-${key}`,
+      commonName: user.name,
+      organizations: [...user.groups],
+      usage: "client",
+    });
     const file = join(dir, `${key}.kubeconfig`);
     writeFileSync(file, kubeconfig(server, ca.certFile, user.name, cert.certFile, cert.keyFile));
     kubeconfigs[key] = file;

@@ -6,7 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ControlPlane, startControlPlane } from "./control-plane.js";
 import { startWatchdog, stopAll } from "./processes.js";
-import { prepareWebhook, registerWebhook, startWebhook, type WebhookProcess, waitForWebhookReady } from "./webhook.js";
+import {
+  prepareWebhook,
+  registerWebhook,
+  startWebhook,
+  type WebhookProcess,
+  waitForWebhookReady,
+} from "./webhook.js";
 
 export interface LocalCluster {
   dir: string;
@@ -34,7 +40,10 @@ export async function startLocalCluster(log: (line: string) => void): Promise<Lo
   }
 }
 
-export async function stopLocalCluster(cluster: LocalCluster, options: { keepDir?: boolean } = {}): Promise<void> {
+export async function stopLocalCluster(
+  cluster: LocalCluster,
+  options: { keepDir?: boolean } = {},
+): Promise<void> {
   await stopAll(cluster.plane.pidFile);
   if (!options.keepDir) rmSync(cluster.dir, { recursive: true, force: true });
 }

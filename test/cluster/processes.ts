@@ -76,7 +76,12 @@ function alive(pid: number): boolean {
 }
 
 /** Signals a process group and waits until its leader is gone (SIGKILL after graceMs). */
-export async function stopProcess(pidFile: string, name: string, signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<void> {
+export async function stopProcess(
+  pidFile: string,
+  name: string,
+  signal: NodeJS.Signals = "SIGTERM",
+  graceMs = 10_000,
+): Promise<void> {
   const pids = readPids(pidFile);
   const pid = pids.get(name);
   if (pid === undefined) return;
@@ -123,7 +128,12 @@ export function tail(file: string, lines = 30): string {
 }
 
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -135,5 +145,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`,
+  );
 }

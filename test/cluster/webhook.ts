@@ -2,13 +2,15 @@
 // a MutatingWebhookConfiguration that calls it on loopback over TLS.
 
 import { join } from "node:path";
+import { CASE_CLUSTER } from "../cases/cases.js";
 import { issueCert } from "../support/certs.js";
 import { type ControlPlane, kubectl, USERS } from "./control-plane.js";
 import { freePort, type Managed, startProcess, tail, waitFor } from "./processes.js";
 
 export const SERVED_NAMESPACE_LABEL = "platform.apolo.us/secrets-webhook";
 export const WEBHOOK_NAMESPACE = "apolo-secrets-webhook";
-export const CLUSTER_NAME = "e2e-cluster";
+// The shared cases name this cluster in secret://CLUSTER/... references.
+export const CLUSTER_NAME = CASE_CLUSTER;
 export const CONFIGURATION_NAME = "apolo-secrets-webhook";
 
 export interface WebhookProcess {
@@ -22,7 +24,12 @@ export interface WebhookProcess {
 const BIN = join(import.meta.dirname, "../../bin/apolo-secrets-webhook");
 
 export async function prepareWebhook(plane: ControlPlane): Promise<WebhookProcess> {
-  const cert = issueCert(plane.ca, { name: "webhook-serving", commonName: "apolo-secrets-webhook", ips: ["127.0.0.1"], usage: "server" });
+  const cert = issueCert(plane.ca, {
+    name: "webhook-serving",
+    commonName: "apolo-secrets-webhook",
+    ips: ["127.0.0.1"],
+    usage: "server",
+  });
   const port = await freePort();
   const metricsPort = await freePort();
   return {
@@ -48,10 +55,19 @@ export async function prepareWebhook(plane: ControlPlane): Promise<WebhookProces
 }
 
 export function startWebhook(plane: ControlPlane, webhook: WebhookProcess): Managed {
-  return startProcess(plane.dir, plane.pidFile, { name: "webhook", command: BIN, args: webhook.args, env: webhook.env });
+  return startProcess(plane.dir, plane.pidFile, {
+    name: "webhook",
+    command: BIN,
+    args: webhook.args,
+    env: webhook.env,
+  });
 }
 
-export async function waitForWebhookReady(webhook: WebhookProcess, managed: Managed, timeoutMs = 30_000): Promise<void> {
+export async function waitForWebhookReady(
+  webhook: WebhookProcess,
+  managed: Managed,
+  timeoutMs = 30_000,
+): Promise<void> {
   let exited = false;
   void managed.exited.then(() => {
     exited = true;
@@ -83,8 +99,20 @@ export function webhookConfiguration(url: string, caPem: string): string {
         admissionReviewVersions: ["v1"],
         clientConfig: { url, caBundle },
         rules: [
-          { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "Namespaced" },
-          { apiGroups: [""], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["pods/ephemeralcontainers"], scope: "Namespaced" },
+          {
+            apiGroups: [""],
+            apiVersions: ["v1"],
+            operations: ["CREATE"],
+            resources: ["pods"],
+            scope: "Namespaced",
+          },
+          {
+            apiGroups: [""],
+            apiVersions: ["v1"],
+            operations: ["UPDATE"],
+            resources: ["pods/ephemeralcontainers"],
+            scope: "Namespaced",
+          },
         ],
         failurePolicy: "Fail",
         sideEffects: "None",
@@ -94,7 +122,11 @@ export function webhookConfiguration(url: string, caPem: string): string {
         namespaceSelector: {
           matchLabels: { [SERVED_NAMESPACE_LABEL]: "enabled" },
           matchExpressions: [
-            { key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "kube-public", "kube-node-lease", WEBHOOK_NAMESPACE] },
+            {
+              key: "kubernetes.io/metadata.name",
+              operator: "NotIn",
+              values: ["kube-system", "kube-public", "kube-node-lease", WEBHOOK_NAMESPACE],
+            },
           ],
         },
       },
@@ -106,12 +138,22 @@ export function webhookConfiguration(url: string, caPem: string): string {
 export async function registerWebhook(plane: ControlPlane, webhook: WebhookProcess): Promise<void> {
   kubectl(plane, "admin", ["apply", "-f", "-"], webhookConfiguration(webhook.url, plane.ca.pem));
   const probeNamespace = "apolo-webhook-probe";
-  kubectl(plane, "admin", ["apply", "-f", "-"], JSON.stringify({
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: { name: probeNamespace, labels: { [SERVED_NAMESPACE_LABEL]: "enabled" } },
-  }));
-  kubectl(plane, "admin", ["apply", "-n", probeNamespace, "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default" } }));
+  kubectl(
+    plane,
+    "admin",
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: probeNamespace, labels: { [SERVED_NAMESPACE_LABEL]: "enabled" } },
+    }),
+  );
+  kubectl(
+    plane,
+    "admin",
+    ["apply", "-n", probeNamespace, "-f", "-"],
+    JSON.stringify({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default" } }),
+  );
   // A pod with a reference and no owner: only the webhook refuses it, so a refusal proves the
   // API server calls the webhook (a new configuration reaches it after a short lag).
   const probe = JSON.stringify({

@@ -2,7 +2,14 @@
 // Every assertion reads back from the API server.
 
 import { randomBytes } from "node:crypto";
-import { ApiException, CoreV1Api, KubeConfig, type V1Container, type V1Pod, type V1Volume } from "@kubernetes/client-node";
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  type V1Container,
+  type V1Pod,
+  type V1Volume,
+} from "@kubernetes/client-node";
 import { inject } from "vitest";
 
 export type Who = "admin" | "platform" | "alice" | "bob";
@@ -40,14 +47,20 @@ export function api(who: Who): CoreV1Api {
 }
 
 /** A new namespace (names are never reused: nothing finishes terminating without a controller manager). */
-export async function freshNamespace(prefix: string, options: { served?: boolean; name?: string } = {}): Promise<string> {
+export async function freshNamespace(
+  prefix: string,
+  options: { served?: boolean; name?: string } = {},
+): Promise<string> {
   const name = options.name ?? `${prefix}-${randomBytes(3).toString("hex")}`;
   const labels = options.served === false ? {} : { [context.servedLabel]: "enabled" };
   try {
     await api("admin").createNamespace({ body: { metadata: { name, labels } } });
   } catch (error) {
     if (!(error instanceof ApiException && error.code === 409)) throw error;
-    await api("admin").patchNamespace({ name, body: [{ op: "add", path: "/metadata/labels", value: labels }] });
+    await api("admin").patchNamespace({
+      name,
+      body: [{ op: "add", path: "/metadata/labels", value: labels }],
+    });
   }
   // The ServiceAccount admission plugin needs the default account, which no controller made.
   await api("admin")
@@ -101,7 +114,9 @@ export function jobPod(options: JobPodOptions): V1Pod {
         "platform.apolo.us/job": name,
         ...(options.owner ? { "platform.apolo.us/user": options.owner } : {}),
       },
-      ...(options.files ? { annotations: { "platform.apolo.us/secret-volumes": JSON.stringify(options.files) } } : {}),
+      ...(options.files
+        ? { annotations: { "platform.apolo.us/secret-volumes": JSON.stringify(options.files) } }
+        : {}),
     },
     spec: {
       restartPolicy: "Never",
@@ -118,7 +133,12 @@ export function jobPod(options: JobPodOptions): V1Pod {
   };
 }
 
-export async function createPod(who: Who, namespace: string, pod: V1Pod, options: { dryRun?: boolean } = {}): Promise<V1Pod> {
+export async function createPod(
+  who: Who,
+  namespace: string,
+  pod: V1Pod,
+  options: { dryRun?: boolean } = {},
+): Promise<V1Pod> {
   return api(who).createNamespacedPod({ namespace, body: pod, ...(options.dryRun ? { dryRun: "All" } : {}) });
 }
 

@@ -1,0 +1,253 @@
+// `make demo`: the main job on a local control plane. Stores for alice and bob, job pods submitted
+// the way the platform submits them, the stored result and the refusals, printed; then teardown.
+// Exits 0 only when every step behaved as described. `make up` keeps the cluster until Ctrl-C.
+
+import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { type ControlPlane, USERS } from "./control-plane.js";
+import { type LocalCluster, startLocalCluster, stopLocalCluster } from "./harness.js";
+import { SERVED_NAMESPACE_LABEL } from "./webhook.js";
+
+const mode = process.argv[2] === "up" ? "up" : "demo";
+const NAMESPACE = "ml-jobs";
+const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+const say = (text = "") => process.stdout.write(`${text}\n`);
+let failures = 0;
+
+function check(ok: boolean, what: string): void {
+  say(`  ${ok ? "✔" : "✘"} ${what}`);
+  if (!ok) failures++;
+}
+
+function client(plane: ControlPlane, who: "admin" | "platform" | "bob"): CoreV1Api {
+  const kc = new KubeConfig();
+  kc.loadFromFile(plane.kubeconfigs[who]);
+  return kc.makeApiClient(CoreV1Api);
+}
+
+function jobPod(name: string, owner: string, env: Record<string, string>, files?: string[]): V1Pod {
+  return {
+    metadata: {
+      name,
+      labels: {
+        "platform.apolo.us/job": name,
+        "platform.apolo.us/user": owner,
+        "platform.apolo.us/preset": "gpu-small",
+      },
+      ...(files ? { annotations: { "platform.apolo.us/secret-volumes": JSON.stringify(files) } } : {}),
+    },
+    spec: {
+      restartPolicy: "Never",
+      automountServiceAccountToken: false,
+      containers: [
+        {
+          name: "main",
+          image: "ghcr.io/example/train:latest",
+          env: Object.entries(env).map(([n, value]) => ({ name: n, value })),
+        },
+      ],
+    },
+  };
+}
+
+async function refusedWith(call: Promise<unknown>): Promise<{ code: number; message: string } | undefined> {
+  try {
+    await call;
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ApiException)) throw error;
+    const body =
+      typeof error.body === "string"
+        ? (JSON.parse(error.body) as { message?: string })
+        : (error.body as { message?: string });
+    return { code: error.code, message: body?.message ?? "" };
+  }
+}
+
+async function storeFor(admin: CoreV1Api, owner: string, keys: string[]): Promise<void> {
+  await admin.createNamespacedSecret({
+    namespace: NAMESPACE,
+    body: {
+      metadata: {
+        name: `user--${owner}--secrets`,
+        labels: { "platform.neuromation.io/secret-api-org-name": "demo" },
+      },
+      type: "Opaque",
+      data: Object.fromEntries(keys.map((k) => [k, Buffer.from(`demo value of ${k}`).toString("base64")])),
+    },
+  });
+  say(`  secret ls (${owner}): ${keys.join(", ")}`);
+}
+
+async function showRefusal(
+  title: string,
+  call: Promise<unknown>,
+  code: number,
+  expected: string,
+): Promise<void> {
+  say(bold(`\n${title}`));
+  const refused = await refusedWith(call);
+  if (!refused) {
+    check(false, "the API server accepted it");
+    return;
+  }
+  say(`  Error from server: ${refused.message}`);
+  check(refused.code === code && refused.message.includes(expected), `refused with ${refused.code}`);
+}
+
+async function runDemo(cluster: LocalCluster): Promise<void> {
+  const { plane } = cluster;
+  const admin = client(plane, "admin");
+  const platform = client(plane, "platform");
+  const bob = client(plane, "bob");
+  await admin.createNamespace({
+    body: { metadata: { name: NAMESPACE, labels: { [SERVED_NAMESPACE_LABEL]: "enabled" } } },
+  });
+  await admin.createNamespacedServiceAccount({
+    namespace: NAMESPACE,
+    body: { metadata: { name: "default" } },
+  });
+
+  say(bold("\nStores (key names only; values never leave the API server)"));
+  await storeFor(admin, "alice", ["db_password", "hf_token", "gcp-key"]);
+  await storeFor(admin, "bob", ["db_password"]);
+
+  say(bold(`\nalice's job, submitted by the platform (${USERS.platform.name})`));
+  say("  --env DB_PASSWORD=secret:db_password --env HF_TOKEN=secret:hf_token");
+  say("  --volume secret:gcp-key:/var/secrets/gcp.json");
+  await platform.createNamespacedPod({
+    namespace: NAMESPACE,
+    body: jobPod(
+      "train-alice",
+      "alice",
+      { EPOCHS: "10", DB_PASSWORD: "secret:db_password", HF_TOKEN: "secret:hf_token" },
+      ["secret:gcp-key:/var/secrets/gcp.json"],
+    ),
+  });
+  const stored = await admin.readNamespacedPod({ name: "train-alice", namespace: NAMESPACE });
+  const container = stored.spec?.containers[0];
+  say("  stored pod, env:");
+  for (const env of container?.env ?? []) {
+    const ref = env.valueFrom?.secretKeyRef;
+    say(
+      `    ${env.name.padEnd(12)} ${ref ? `valueFrom.secretKeyRef ${ref.name}/${ref.key}` : `value ${JSON.stringify(env.value)}`}`,
+    );
+  }
+  say("  stored pod, mounts:");
+  for (const mount of container?.volumeMounts ?? []) {
+    const volume = stored.spec?.volumes?.find((v) => v.name === mount.name);
+    say(
+      `    ${mount.mountPath} ← ${volume?.secret?.secretName}/${mount.subPath} (readOnly, mode 0${(volume?.secret?.defaultMode ?? 0).toString(8)})`,
+    );
+  }
+  const env = container?.env ?? [];
+  check(
+    env.find((e) => e.name === "DB_PASSWORD")?.valueFrom?.secretKeyRef?.key === "db_password",
+    "DB_PASSWORD resolved to alice's store",
+  );
+  check(
+    env.find((e) => e.name === "HF_TOKEN")?.valueFrom?.secretKeyRef?.name === "user--alice--secrets",
+    "HF_TOKEN resolved to alice's store",
+  );
+  check(!JSON.stringify(stored.spec).includes("secret:"), "no literal secret: value left in the pod");
+  check(
+    container?.volumeMounts?.some(
+      (m) => m.mountPath === "/var/secrets/gcp.json" && m.subPath === "gcp-key",
+    ) === true,
+    "gcp-key mounted read-only",
+  );
+
+  await showRefusal(
+    "alice's job naming bob's secret (--env DB=secret:/bob/db_password)",
+    platform.createNamespacedPod({
+      namespace: NAMESPACE,
+      body: jobPod("cross-owner", "alice", { DB: "secret:/bob/db_password" }),
+    }),
+    403,
+    "names a secret of 'bob', but this job belongs to 'alice'",
+  );
+  await showRefusal(
+    "alice's job naming keys she never added (--env WANDB=secret:wandb_key --env S3=secret:s3_key)",
+    platform.createNamespacedPod({
+      namespace: NAMESPACE,
+      body: jobPod("missing", "alice", { WANDB: "secret:wandb_key", S3: "secret:s3_key" }),
+    }),
+    422,
+    "Missing secrets: 's3_key', 'wandb_key'",
+  );
+  await showRefusal(
+    "bob creating a pod labelled as alice's job (a forged owner)",
+    bob.createNamespacedPod({
+      namespace: NAMESPACE,
+      body: jobPod("forged", "alice", { DB: "secret:db_password" }),
+    }),
+    403,
+    "'bob' may not submit a job for owner 'alice'",
+  );
+  await showRefusal(
+    "bob's pod reading alice's store directly (envFrom: user--alice--secrets)",
+    bob.createNamespacedPod({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: "bypass", labels: { "platform.apolo.us/user": "bob" } },
+        spec: {
+          automountServiceAccountToken: false,
+          containers: [
+            { name: "c", image: "busybox", envFrom: [{ secretRef: { name: "user--alice--secrets" } }] },
+          ],
+        },
+      },
+    }),
+    403,
+    "uses the secret store 'user--alice--secrets' of 'alice' directly",
+  );
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  say(bold(mode === "up" ? "Starting a local control plane with the webhook" : "apolo-secrets-webhook demo"));
+  const cluster = await startLocalCluster((line) => say(`  ${line}`));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await stopLocalCluster(cluster);
+  };
+  try {
+    if (mode === "up") {
+      await runDemo(cluster).catch((error: unknown) => say(`demo data not created: ${String(error)}`));
+      say(bold("\nThe cluster is up."));
+      say(`  export KUBECONFIG=${cluster.plane.kubeconfigs.admin}`);
+      say(`  kubectl: ${cluster.plane.tools.kubectl}`);
+      say(
+        `  as the platform: --kubeconfig ${cluster.plane.kubeconfigs.platform}; as alice: ${cluster.plane.kubeconfigs.alice}; as bob: ${cluster.plane.kubeconfigs.bob}`,
+      );
+      say(`  webhook log: ${cluster.dir}/webhook.log`);
+      say("Press Ctrl-C to stop and clean up.");
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", () => resolve());
+        process.once("SIGTERM", () => resolve());
+      });
+      return 0;
+    }
+    await runDemo(cluster);
+    say(
+      bold(
+        `\n${failures === 0 ? "Every step behaved as described" : `${failures} step(s) did not behave as described`} (${((Date.now() - started) / 1000).toFixed(1)} s).`,
+      ),
+    );
+    return failures === 0 ? 0 : 1;
+  } finally {
+    say("Stopping the control plane and the webhook ...");
+    await stop();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`demo failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

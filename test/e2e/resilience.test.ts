@@ -1,0 +1,91 @@
+// Failures the webhook must survive: its own process killed mid-suite (admissions fail closed,
+// then recover without touching the API server) and an API server restart (the cache reconnects).
+// These need the local control plane: processes of an external cluster are not ours to kill.
+
+import { describe, expect, it } from "vitest";
+import { restartApiserver } from "../cluster/control-plane.js";
+import { stopProcess, waitFor } from "../cluster/processes.js";
+import { startWebhook, waitForWebhookReady } from "../cluster/webhook.js";
+import { createPod, e2e, freshNamespace, jobPod, putStore, readPod, refusal, storeName } from "./support.js";
+
+const local = e2e().local;
+
+async function metric(name: string, labels = ""): Promise<number> {
+  if (!local) throw new Error("metrics need the local webhook");
+  const text = await fetch(`http://127.0.0.1:${local.webhook.metricsPort}/metrics`).then((r) => r.text());
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (
+      line.startsWith(`${name}${labels ? `{${labels}` : ""}`) &&
+      (labels || line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+    ) {
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return sum;
+}
+
+describe.runIf(local !== undefined)("resilience (local control plane)", () => {
+  it("fails closed while the webhook is down and recovers when it is back, without restarting the API server", async () => {
+    if (!local) throw new Error("unreachable");
+    const ns = await freshNamespace("e2e-down");
+    await putStore(ns, "alice", ["k"]);
+    await stopProcess(local.plane.pidFile, "webhook", "SIGKILL");
+
+    const down = await refusal(createPod("platform", ns, jobPod({ owner: "alice", env: { A: "secret:k" } })));
+    expect(down.code).toBe(500);
+    expect(down.message).toMatch(/failed calling webhook "secrets\.apolo\.us"/);
+    // failurePolicy Fail: even a pod without references is not let through unchecked.
+    const plain = await refusal(createPod("platform", ns, jobPod({ env: { A: "1" } })));
+    expect(plain.message).toMatch(/failed calling webhook/);
+
+    const managed = startWebhook(local.plane, local.webhook);
+    await waitForWebhookReady(local.webhook, managed);
+    const created = await waitFor(
+      "an admission after the webhook restarted",
+      async () =>
+        createPod("platform", ns, jobPod({ owner: "alice", env: { A: "secret:k" } })).catch(() => undefined),
+      30_000,
+      300,
+    );
+    const stored = await readPod(ns, created.metadata?.name as string);
+    expect(stored.spec?.containers[0]?.env?.[0]?.valueFrom?.secretKeyRef).toEqual({
+      name: storeName("alice"),
+      key: "k",
+    });
+  });
+
+  it("reconnects the store cache after an API server restart and sees a secret added afterwards", async () => {
+    if (!local) throw new Error("unreachable");
+    const ns = await freshNamespace("e2e-restart");
+    await putStore(ns, "alice", ["before"]);
+    await waitFor(
+      "the cache to hold the store",
+      async () => ((await metric("apolo_secrets_webhook_store_cache_keys")) >= 1 ? true : undefined),
+      30_000,
+    );
+
+    await restartApiserver(local.plane);
+    const keysBefore = await metric("apolo_secrets_webhook_store_cache_keys");
+    await putStore(ns, "alice", ["before", "after_restart"]);
+    // The watch (not a live lookup) must bring the new key in.
+    await waitFor(
+      "the store cache to see the key added after the restart",
+      async () =>
+        (await metric("apolo_secrets_webhook_store_cache_keys")) === keysBefore + 1 ? true : undefined,
+      60_000,
+      250,
+    );
+    const lookupsBefore = await metric("apolo_secrets_webhook_live_lookups_total");
+    const created = await createPod(
+      "platform",
+      ns,
+      jobPod({ owner: "alice", env: { A: "secret:after_restart" } }),
+    );
+    expect(
+      (await readPod(ns, created.metadata?.name as string)).spec?.containers[0]?.env?.[0]?.valueFrom
+        ?.secretKeyRef?.key,
+    ).toBe("after_restart");
+    expect(await metric("apolo_secrets_webhook_live_lookups_total")).toBe(lookupsBefore);
+  });
+});
