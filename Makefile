@@ -60,10 +60,12 @@ format: deps ## apply the formatter and safe lint fixes
 
 .PHONY: test-unit
 test-unit: deps build prerequisites ## unit, HTTPS-server and offline-command tests
-	vitest run --config vitest.config.ts
+	@mkdir -p .tmp
+	vitest run --config vitest.config.ts --reporter=default --reporter=json --outputFile.json=.tmp/results-unit.json
 
 .PHONY: test
 test: lint test-unit test-e2e ## every test
+	@node test/support/summary.mjs .tmp/results-unit.json .tmp/results-e2e.json
 
 .PHONY: cluster-tools
 cluster-tools: ## build etcd, kube-apiserver and kubectl (cached outside the tree, keyed by version)
@@ -71,7 +73,8 @@ cluster-tools: ## build etcd, kube-apiserver and kubectl (cached outside the tre
 
 .PHONY: test-e2e
 test-e2e: deps build prerequisites cluster-tools ## end-to-end tests against a real kube-apiserver
-	vitest run --config vitest.e2e.config.ts
+	@mkdir -p .tmp
+	vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile.json=.tmp/results-e2e.json
 
 .PHONY: demo
 demo: deps build prerequisites cluster-tools ## the main job: a local control plane, the webhook, job pods mutated and refused
