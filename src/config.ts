@@ -44,10 +44,76 @@ export const SERVE_OPTIONS = [
     help: "PEM private key of the certificate; reloaded with it (required)",
   },
   {
+    flag: "tls-secret",
+    env: "TLS_SECRET",
+    default: "",
+    help: "NAMESPACE/NAME of a Secret holding tls.crt and tls.key, read through the API instead of files",
+  },
+  {
     flag: "tls-reload-interval-ms",
     env: "TLS_RELOAD_INTERVAL_MS",
     default: "5000",
-    help: "how often the certificate files are re-read",
+    help: "how often the certificate files (or the Secret) are re-read",
+  },
+  {
+    flag: "manage-certificates",
+    env: "MANAGE_CERTIFICATES",
+    default: "false",
+    help: "issue and rotate the CA and serving certificate in --tls-secret, and inject the CA bundle",
+  },
+  {
+    flag: "webhook-configuration-name",
+    env: "WEBHOOK_CONFIGURATION_NAME",
+    default: "",
+    help: "MutatingWebhookConfiguration whose caBundle the managed CA is injected into",
+  },
+  {
+    flag: "certificate-dns-names",
+    env: "CERTIFICATE_DNS_NAMES",
+    default: "",
+    help: "comma-separated DNS names of the managed serving certificate (the Service's names)",
+  },
+  {
+    flag: "certificate-ip-addresses",
+    env: "CERTIFICATE_IP_ADDRESSES",
+    default: "",
+    help: "comma-separated IP addresses of the managed serving certificate",
+  },
+  {
+    flag: "ca-validity",
+    env: "CA_VALIDITY",
+    default: "8760h",
+    help: "lifetime of a managed CA (units s, m, h, d)",
+  },
+  {
+    flag: "ca-renew-before",
+    env: "CA_RENEW_BEFORE",
+    default: "2160h",
+    help: "a new CA is staged when the current one has less than this left",
+  },
+  {
+    flag: "certificate-validity",
+    env: "CERTIFICATE_VALIDITY",
+    default: "2160h",
+    help: "lifetime of a managed serving certificate",
+  },
+  {
+    flag: "certificate-renew-before",
+    env: "CERTIFICATE_RENEW_BEFORE",
+    default: "720h",
+    help: "the serving certificate is reissued when it has less than this left",
+  },
+  {
+    flag: "ca-overlap",
+    env: "CA_OVERLAP",
+    default: "10m",
+    help: "a new CA is trusted for this long before it signs (the caBundle reaches the API server first)",
+  },
+  {
+    flag: "certificate-check-interval",
+    env: "CERTIFICATE_CHECK_INTERVAL",
+    default: "1m",
+    help: "how often each replica checks the managed certificates",
   },
   {
     flag: "scope",
@@ -131,6 +197,9 @@ export interface ServeConfig {
   tlsCertFile: string;
   tlsKeyFile: string;
   tlsReloadIntervalMs: number;
+  /** Read the serving pair from this Secret instead of files. */
+  tlsSecret: { namespace: string; name: string } | undefined;
+  certificates: CertificateManagement | undefined;
   scope: Scope;
   clusterName: string | undefined;
   trustedUsers: readonly string[];
@@ -144,6 +213,19 @@ export interface ServeConfig {
   drainTimeoutMs: number;
   kubeconfig: string | undefined;
   logLevel: LogLevel;
+}
+
+/** The webhook's own CA and serving certificate, managed in --tls-secret. */
+export interface CertificateManagement {
+  webhookConfigurationName: string;
+  dnsNames: readonly string[];
+  ipAddresses: readonly string[];
+  caValidityMs: number;
+  caRenewBeforeMs: number;
+  certificateValidityMs: number;
+  certificateRenewBeforeMs: number;
+  caOverlapMs: number;
+  checkIntervalMs: number;
 }
 
 export interface MutateConfig {
@@ -176,6 +258,23 @@ function integer(name: string, text: string, min: number, max: number): number {
   if (value < min || value > max)
     throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s", "10m", "2160h", "30d" → milliseconds. */
+export function duration(name: string, text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!match) throw new ConfigError(`${name} must be a duration like 90s, 10m, 720h or 30d, got '${text}'`);
+  const value = Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
+  if (value <= 0) throw new ConfigError(`${name} must be longer than zero`);
+  return value;
+}
+
+function bool(name: string, text: string): boolean {
+  if (text === "true" || text === "1") return true;
+  if (text === "false" || text === "0" || text === "") return false;
+  throw new ConfigError(`${name} must be true or false, got '${text}'`);
 }
 
 function list(text: string): string[] {
@@ -260,10 +359,60 @@ function parseServe(args: string[], env: Env): Command {
 
   const tlsCertFile = raw("tls-cert-file");
   const tlsKeyFile = raw("tls-key-file");
-  if (tlsCertFile === "" || tlsKeyFile === "") {
+  const tlsSecretText = raw("tls-secret");
+  let tlsSecret: ServeConfig["tlsSecret"];
+  if (tlsSecretText !== "") {
+    const [namespace, name, ...rest] = tlsSecretText.split("/");
+    if (!namespace || !name || rest.length > 0 || !DNS_LABEL.test(namespace)) {
+      throw new ConfigError(`${named("tls-secret")} must be NAMESPACE/NAME, got '${tlsSecretText}'`);
+    }
+    if (tlsCertFile !== "" || tlsKeyFile !== "") {
+      throw new ConfigError(`set either ${named("tls-secret")} or the certificate files, not both`);
+    }
+    tlsSecret = { namespace, name };
+  } else if (tlsCertFile === "" || tlsKeyFile === "") {
     throw new ConfigError(
-      `${named("tls-cert-file")} and ${named("tls-key-file")} are required: the API server only calls webhooks over HTTPS`,
+      `${named("tls-cert-file")} and ${named("tls-key-file")} (or ${named("tls-secret")}) are required: the API server only calls webhooks over HTTPS`,
     );
+  }
+  let certificates: CertificateManagement | undefined;
+  if (bool(named("manage-certificates"), raw("manage-certificates"))) {
+    if (!tlsSecret) {
+      throw new ConfigError(
+        `${named("manage-certificates")} needs ${named("tls-secret")}: the Secret it keeps the certificates in`,
+      );
+    }
+    const dnsNames = list(raw("certificate-dns-names"));
+    const ipAddresses = list(raw("certificate-ip-addresses"));
+    if (dnsNames.length + ipAddresses.length === 0) {
+      throw new ConfigError(
+        `${named("manage-certificates")} needs ${named("certificate-dns-names")} or ${named("certificate-ip-addresses")}: the names the API server calls`,
+      );
+    }
+    certificates = {
+      webhookConfigurationName: raw("webhook-configuration-name"),
+      dnsNames,
+      ipAddresses,
+      caValidityMs: duration(named("ca-validity"), raw("ca-validity")),
+      caRenewBeforeMs: duration(named("ca-renew-before"), raw("ca-renew-before")),
+      certificateValidityMs: duration(named("certificate-validity"), raw("certificate-validity")),
+      certificateRenewBeforeMs: duration(named("certificate-renew-before"), raw("certificate-renew-before")),
+      caOverlapMs: duration(named("ca-overlap"), raw("ca-overlap")),
+      checkIntervalMs: duration(named("certificate-check-interval"), raw("certificate-check-interval")),
+    };
+    if (
+      certificates.caRenewBeforeMs >= certificates.caValidityMs ||
+      certificates.certificateRenewBeforeMs >= certificates.certificateValidityMs
+    ) {
+      throw new ConfigError(
+        "each renew-before must be shorter than its validity, or certificates would be renewed forever",
+      );
+    }
+    if (certificates.caOverlapMs >= certificates.caRenewBeforeMs) {
+      throw new ConfigError(
+        `${named("ca-overlap")} must be shorter than ${named("ca-renew-before")}: a staged CA must sign before the old one expires`,
+      );
+    }
   }
   const logLevel = raw("log-level");
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
@@ -297,6 +446,8 @@ function parseServe(args: string[], env: Env): Command {
       100,
       3_600_000,
     ),
+    tlsSecret,
+    certificates,
     scope: scopeOf(named("scope"), raw("scope")),
     clusterName: clusterNameOf(named("cluster-name"), raw("cluster-name")),
     trustedUsers: list(raw("trusted-users")),

@@ -1,7 +1,10 @@
-// Composition root of the server: config → store cache → certificate → HTTPS and metrics; signals.
-// Loaded only by `serve`, so the offline command starts without the Kubernetes client.
+// Composition root of the server: config → store cache → certificate source (files or a Secret,
+// optionally managed) → HTTPS and metrics; signals. Loaded only by `serve`, so the offline command
+// starts without the Kubernetes client.
 
 import { KubeConfig } from "@kubernetes/client-node";
+import { CertificateRotator } from "./certs/rotator.js";
+import { SecretCertificateSource } from "./certs/secret-source.js";
 import type { ServeConfig } from "./config.js";
 import type { Policy } from "./core/policy.js";
 import { StoreCache } from "./kube/store-cache.js";
@@ -10,7 +13,7 @@ import { WebhookHttpsServer } from "./server/https-server.js";
 import { createLogger, describeError } from "./server/logger.js";
 import { createMetrics, createMetricsServer } from "./server/metrics.js";
 import { createReviewHandler } from "./server/review-handler.js";
-import { TlsReloader } from "./server/tls-reloader.js";
+import { checkCertificatePair, type LoadedCertificate, TlsReloader } from "./server/tls-reloader.js";
 
 function loadKubeConfig(file: string | undefined): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -27,8 +30,9 @@ export async function serve(config: ServeConfig): Promise<void> {
     trustedUsers: new Set(config.trustedUsers),
     trustedGroups: new Set(config.trustedGroups),
   };
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
 
-  const cache = new StoreCache(loadKubeConfig(config.kubeconfig), {
+  const cache = new StoreCache(kubeConfig, {
     namespaces: config.namespaces,
     labelSelector: config.secretLabelSelector,
     lookupTimeoutMs: config.lookupTimeoutMs,
@@ -39,24 +43,13 @@ export async function serve(config: ServeConfig): Promise<void> {
   });
   const metrics = createMetrics(cache);
 
-  let server: WebhookHttpsServer | undefined;
-  const tls = new TlsReloader(config.tlsCertFile, config.tlsKeyFile, config.tlsReloadIntervalMs, {
-    onLoad: (certificate) => {
-      metrics.tlsReloads.inc({ result: "loaded" });
-      metrics.certificateExpiry.set(certificate.notAfter.getTime() / 1000);
-      server?.setCertificate({ cert: certificate.cert, key: certificate.key });
-      logger.info("serving certificate loaded", { notAfter: certificate.notAfter.toISOString() });
-    },
-    onReject: (error) => {
-      metrics.tlsReloads.inc({ result: "rejected" });
-      logger.warn("serving certificate not reloaded; keeping the current one", {
-        error: describeError(error),
-      });
-    },
-  });
-  await tls.load();
-
   let shuttingDown = false;
+  let certificate: LoadedCertificate | undefined;
+  const readiness = () => [
+    ...(certificate ? [] : ["certificate not loaded"]),
+    ...(cache.synced ? [] : ["store cache not synced"]),
+    ...(shuttingDown ? ["shutting down"] : []),
+  ];
   const app = createApp({
     handleReview: createReviewHandler({
       policy,
@@ -65,34 +58,120 @@ export async function serve(config: ServeConfig): Promise<void> {
       logger,
       metrics,
     }),
-    readiness: () => [
-      ...(tls.loaded ? [] : ["certificate not loaded"]),
-      ...(cache.synced ? [] : ["store cache not synced"]),
-      ...(shuttingDown ? ["shutting down"] : []),
-    ],
+    readiness,
     maxBodyBytes: config.maxBodyBytes,
   });
-  server = new WebhookHttpsServer(app, tls.current ?? {}, {
-    host: config.bindAddress,
-    port: config.port,
-    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-  });
-  const metricsServer = config.metricsPort > 0 ? createMetricsServer(metrics.registry) : undefined;
 
-  cache.start();
-  tls.start();
-  const port = await server.start();
-  if (metricsServer) {
-    await new Promise<void>((resolve) =>
-      metricsServer.listen(config.metricsPort, config.bindAddress, resolve),
+  // HTTPS starts listening with the first certificate; until then the pod is alive, not ready.
+  let server: WebhookHttpsServer | undefined;
+  let listening: Promise<void> | undefined;
+  const useCertificate = (loaded: LoadedCertificate) => {
+    certificate = loaded;
+    metrics.tlsReloads.inc({ result: "loaded" });
+    metrics.certificateExpiry.set(loaded.notAfter.getTime() / 1000);
+    logger.info("serving certificate loaded", { notAfter: loaded.notAfter.toISOString() });
+    if (server) {
+      server.setCertificate({ cert: loaded.cert, key: loaded.key });
+      return;
+    }
+    const created = new WebhookHttpsServer(
+      app,
+      { cert: loaded.cert, key: loaded.key },
+      {
+        host: config.bindAddress,
+        port: config.port,
+        keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      },
     );
+    server = created;
+    listening = created.start().then(
+      (port) =>
+        logger.info("webhook serving", {
+          port,
+          scope: config.scope,
+          namespaces: config.namespaces.join(",") || "*",
+        }),
+      (error: unknown) => {
+        logger.error("cannot listen", { port: config.port, error: describeError(error) });
+        process.exit(1);
+      },
+    );
+  };
+  const rejectCertificate = (error: unknown) => {
+    metrics.tlsReloads.inc({ result: "rejected" });
+    logger.warn("serving certificate not (re)loaded; keeping the current one", {
+      error: describeError(error),
+    });
+  };
+
+  let stopCertificates: () => Promise<void> | void;
+  if (config.tlsSecret) {
+    const { namespace, name } = config.tlsSecret;
+    const source = new SecretCertificateSource(kubeConfig, namespace, name, config.tlsReloadIntervalMs, {
+      onPair: (cert, key) => {
+        try {
+          useCertificate(checkCertificatePair(cert, key, `Secret ${namespace}/${name}`));
+        } catch (error) {
+          rejectCertificate(error);
+        }
+      },
+      onError: (error) => logger.warn("serving certificate Secret not usable yet", { error }),
+    });
+    const managed = config.certificates;
+    const rotator = managed
+      ? new CertificateRotator(kubeConfig, {
+          namespace,
+          secretName: name,
+          webhookConfigurationName: managed.webhookConfigurationName,
+          intervalMs: managed.checkIntervalMs,
+          policy: {
+            caValidityMs: managed.caValidityMs,
+            caRenewBeforeMs: managed.caRenewBeforeMs,
+            servingValidityMs: managed.certificateValidityMs,
+            servingRenewBeforeMs: managed.certificateRenewBeforeMs,
+            overlapMs: managed.caOverlapMs,
+            caCommonName: "apolo-secrets-webhook CA",
+            serving: {
+              commonName: managed.dnsNames[0] ?? managed.ipAddresses[0] ?? "apolo-secrets-webhook",
+              dnsNames: managed.dnsNames,
+              ipAddresses: managed.ipAddresses,
+            },
+          },
+          onEvent: (event) => {
+            if (event.kind === "error")
+              logger.warn("certificate rotation failed; retrying", { error: event.error });
+            else logger.info(`certificates ${event.kind}`, event);
+            // A new pair is in the Secret: read it now rather than at the next poll.
+            if (event.kind === "rotated") void source.poll();
+          },
+        })
+      : undefined;
+    rotator?.start();
+    source.start();
+    stopCertificates = async () => {
+      source.stop();
+      await rotator?.stop();
+    };
+  } else {
+    const tls = new TlsReloader(config.tlsCertFile, config.tlsKeyFile, config.tlsReloadIntervalMs, {
+      onLoad: useCertificate,
+      onReject: rejectCertificate,
+    });
+    // Missing files are not fatal: a Secret volume may be filled after the pod starts.
+    await tls.load().catch(rejectCertificate);
+    tls.start();
+    stopCertificates = () => tls.stop();
   }
-  logger.info("webhook serving", {
-    port,
-    metricsPort: config.metricsPort || undefined,
-    scope: config.scope,
-    namespaces: config.namespaces.join(",") || "*",
-  });
+
+  const metricsServer = config.metricsPort > 0 ? createMetricsServer(metrics.registry, readiness) : undefined;
+  cache.start();
+  if (metricsServer) {
+    await new Promise<void>((resolve, reject) => {
+      metricsServer.once("error", reject);
+      metricsServer.listen(config.metricsPort, config.bindAddress, () => resolve());
+    });
+    logger.info("metrics serving", { port: config.metricsPort });
+  }
 
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
@@ -100,12 +179,13 @@ export async function serve(config: ServeConfig): Promise<void> {
     logger.info("shutting down: not ready, still answering", { signal, delayMs: config.shutdownDelayMs });
     // A 503 from a webhook is a failed call, so keep answering until endpoints drop this pod.
     await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+    await listening;
     const inFlight = server?.inFlight ?? 0;
     await server?.drain(config.drainTimeoutMs);
-    tls.stop();
+    await stopCertificates();
     cache.stop();
     metricsServer?.close();
-    logger.info("stopped", { drainedRequests: inFlight });
+    logger.info("stopped", { inFlightAtDrain: inFlight });
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -83,9 +83,25 @@ export function createMetrics(cache: CacheStats | undefined): WebhookMetrics {
   return { registry, admissions, admissionDuration, liveLookups, tlsReloads, certificateExpiry };
 }
 
-export function createMetricsServer(registry: Registry): Server {
+/**
+ * The plain-HTTP port: /metrics, and /healthz and /readyz again so that probes work before the
+ * serving certificate exists (a webhook whose certificate is still being issued is alive).
+ */
+export function createMetricsServer(registry: Registry, readiness: () => string[] = () => []): Server {
   return createServer((request, response) => {
-    if (request.method === "GET" && request.url?.split("?")[0] === "/metrics") {
+    const path = request.url?.split("?")[0];
+    if (request.method === "GET" && path === "/healthz") {
+      response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return;
+    }
+    if (request.method === "GET" && path === "/readyz") {
+      const waiting = readiness();
+      if (waiting.length === 0) response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      else
+        response.writeHead(503, { "content-type": "text/plain" }).end(`not ready: ${waiting.join(", ")}\n`);
+      return;
+    }
+    if (request.method === "GET" && path === "/metrics") {
       registry
         .metrics()
         .then((text) => {
@@ -97,6 +113,8 @@ export function createMetricsServer(registry: Registry): Server {
         });
       return;
     }
-    response.writeHead(404, { "content-type": "text/plain" }).end("not found: metrics are at /metrics\n");
+    response
+      .writeHead(404, { "content-type": "text/plain" })
+      .end("not found: this port serves /metrics, /healthz and /readyz\n");
   });
 }

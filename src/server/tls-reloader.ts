@@ -19,18 +19,21 @@ export interface TlsReloaderEvents {
   onReject(error: unknown): void;
 }
 
-/** Reads and checks a certificate/key pair; throws with a clear message when they do not match. */
-export async function readCertificate(certFile: string, keyFile: string): Promise<LoadedCertificate> {
-  const [cert, key] = await Promise.all([readFile(certFile), readFile(keyFile)]);
+/** Checks a certificate/key pair; throws with a clear message when they do not form one. */
+export function checkCertificatePair(cert: Buffer, key: Buffer, source: string): LoadedCertificate {
   try {
     createSecureContext({ cert, key });
   } catch (error) {
-    throw new Error(
-      `the certificate ${certFile} and key ${keyFile} do not form a usable pair: ${String(error)}`,
-    );
+    throw new Error(`the certificate and key from ${source} do not form a usable pair: ${String(error)}`);
   }
   const notAfter = new Date(new X509Certificate(cert).validTo);
   return { cert, key, notAfter };
+}
+
+/** Reads and checks a certificate/key pair from files. */
+export async function readCertificate(certFile: string, keyFile: string): Promise<LoadedCertificate> {
+  const [cert, key] = await Promise.all([readFile(certFile), readFile(keyFile)]);
+  return checkCertificatePair(cert, key, `${certFile} and ${keyFile}`);
 }
 
 export class TlsReloader {
