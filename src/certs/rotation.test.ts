@@ -1,6 +1,13 @@
 import { X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { applyRotation, type CertificateState, planRotation, type RotationPolicy, secretFromState, stateFromSecret } from "./rotation.js";
+import {
+  applyRotation,
+  type CertificateState,
+  planRotation,
+  type RotationPolicy,
+  secretFromState,
+  stateFromSecret,
+} from "./rotation.js";
 import { signedBy } from "./x509.js";
 
 const HOUR = 3_600_000;
@@ -42,7 +49,9 @@ describe("planRotation", () => {
     expect(staged.state.bundle).toHaveLength(2);
     expect(staged.state.ca?.certPem).toBe(oldCa);
     // Within the overlap nothing signs with the new CA.
-    expect(planRotation(staged.state, new Date(t0.getTime() + 21 * DAY + HOUR / 2), policy)).not.toContain("promote-next-ca");
+    expect(planRotation(staged.state, new Date(t0.getTime() + 21 * DAY + HOUR / 2), policy)).not.toContain(
+      "promote-next-ca",
+    );
     const promoted = await step(staged.state, new Date(t0.getTime() + 21 * DAY + HOUR));
     expect(promoted.steps).toEqual(["promote-next-ca", "issue-serving"]);
     expect(promoted.state.ca?.certPem).toBe(staged.state.nextCa?.certPem);
@@ -82,7 +91,10 @@ describe("planRotation", () => {
   });
 
   it("round-trips through the Secret layout", async () => {
-    const staged = await step((await step(empty, new Date("2026-01-01T00:00:00Z"))).state, new Date("2026-01-22T00:00:00Z"));
+    const staged = await step(
+      (await step(empty, new Date("2026-01-01T00:00:00Z"))).state,
+      new Date("2026-01-22T00:00:00Z"),
+    );
     const { data, annotations } = secretFromState(staged.state);
     const back = stateFromSecret(data, annotations);
     expect(back.nextCa?.stagedAt.toISOString()).toBe("2026-01-22T00:00:00.000Z");

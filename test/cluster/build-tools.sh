@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the control-plane binaries (etcd, kube-apiserver, kubectl) from the Go module proxy
+# Builds the control-plane binaries (etcd, kube-apiserver, kubectl) and helm from the Go module proxy
 # through the wrapper modules beside this script, and caches them outside the work tree keyed
 # by version. A binary already in the cache is not rebuilt. Any failure is loud and names the step.
 set -euo pipefail
@@ -8,6 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${APOLO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/apolo-secrets-webhook/bin}"
 kube_version="$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$here/tools/kubernetes/go.mod")"
 etcd_version="$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$here/tools/etcd/go.mod")"
+helm_version="$(awk '$1=="require" && $2=="helm.sh/helm/v3" {print $3}' "$here/tools/helm/go.mod")"
 mkdir -p "$cache"
 
 if ! command -v go >/dev/null 2>&1; then
@@ -46,12 +47,17 @@ done
 build etcd "$etcd_version" "$here/tools/etcd" go.etcd.io/etcd/server/v3
 build kube-apiserver "$kube_version" "$here/tools/kubernetes" k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build kubectl "$kube_version" "$here/tools/kubernetes" k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
+# Helm reports its own version from this variable (v3.x charts check it); the Kubernetes version
+# it assumes offline is passed with --kube-version where it matters.
+build helm "$helm_version" "$here/tools/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$helm_version"
 
 # Stable names for the harness: a small env file it sources.
 cat >"$cache/versions.env" <<ENV
 ETCD_BIN=$cache/etcd-$etcd_version
 KUBE_APISERVER_BIN=$cache/kube-apiserver-$kube_version
 KUBECTL_BIN=$cache/kubectl-$kube_version
+HELM_BIN=$cache/helm-$helm_version
+HELM_VERSION=$helm_version
 ETCD_VERSION=$etcd_version
 KUBE_VERSION=$kube_version
 ENV
