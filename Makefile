@@ -59,7 +59,7 @@ format: deps ## apply the formatter and safe lint fixes
 	biome check --write .
 
 .PHONY: test-unit
-test-unit: deps build prerequisites ## unit, HTTPS-server and offline-command tests
+test-unit: deps build prerequisites cluster-tools ## unit, HTTPS, offline-command and chart-rendering tests
 	@mkdir -p .tmp
 	vitest run --config vitest.config.ts --reporter=default --reporter=json --outputFile.json=.tmp/results-unit.json
 

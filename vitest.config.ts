@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// Unit and HTTPS-server tests: fast, no control plane.
+// Unit, HTTPS-server, offline-command and chart-rendering tests: fast, no control plane.
 export default defineConfig({
   test: {
     include: [
@@ -8,6 +8,7 @@ export default defineConfig({
       "test/unit/**/*.test.ts",
       "test/server/**/*.test.ts",
       "test/cli/**/*.test.ts",
+      "test/chart/**/*.test.ts",
     ],
     testTimeout: 20_000,
     pool: "forks",

@@ -1,0 +1,243 @@
+// The chart, rendered and linted by helm: defaults, every documented option combination, and
+// schema rejections. The rendered objects are applied to a real API server in test/e2e/chart.test.ts.
+
+import { describe, expect, it } from "vitest";
+import { CHART, find, helm, type Manifest, render } from "./helm.js";
+
+interface Container {
+  env: Array<{ name: string; value: string }>;
+  securityContext: Record<string, unknown>;
+  livenessProbe: unknown;
+  readinessProbe: { httpGet: { path: string; scheme?: string } };
+  resources: unknown;
+}
+interface DeploymentSpec {
+  replicas: number;
+  template: {
+    spec: {
+      containers: Container[];
+      securityContext: Record<string, unknown>;
+      terminationGracePeriodSeconds: number;
+      topologySpreadConstraints?: unknown[];
+      priorityClassName?: string;
+      serviceAccountName: string;
+    };
+  };
+}
+interface Webhook {
+  failurePolicy: string;
+  sideEffects: string;
+  reinvocationPolicy: string;
+  timeoutSeconds: number;
+  clientConfig: { url?: string; service?: { name: string; namespace: string }; caBundle?: string };
+  rules: Array<{ operations: string[]; resources: string[] }>;
+  namespaceSelector: {
+    matchLabels?: Record<string, string>;
+    matchExpressions: Array<{ key: string; operator: string; values: string[] }>;
+  };
+}
+
+const deployment = (m: Manifest[]) => find(m, "Deployment").spec as DeploymentSpec;
+const container = (m: Manifest[]) => deployment(m).template.spec.containers[0] as Container;
+const env = (m: Manifest[], name: string) =>
+  container(m).env.find((e) => e.name === `APOLO_SECRETS_WEBHOOK_${name}`)?.value;
+const webhook = (m: Manifest[]) =>
+  (find(m, "MutatingWebhookConfiguration").webhooks as Webhook[])[0] as Webhook;
+
+const COMBINATIONS: Record<string, string[]> = {
+  defaults: [],
+  "project scope with trusted submitters": [
+    "webhook.scope=project",
+    "webhook.clusterName=prod",
+    "webhook.trustedUsers={system:serviceaccount:platform:api}",
+    "webhook.trustedGroups={platform-admins}",
+  ],
+  "named namespaces": ["webhook.namespaces={jobs-a,jobs-b}"],
+  "cert-manager with a generated CA": ["certificates.mode=cert-manager"],
+  "cert-manager with an issuer": [
+    "certificates.mode=cert-manager",
+    "certificates.certManager.issuerRef.name=cluster-ca",
+    "certificates.certManager.issuerRef.kind=ClusterIssuer",
+  ],
+  "network policy and service monitor": [
+    "networkPolicy.enabled=true",
+    "networkPolicy.apiServerCidrs={10.0.0.1/32}",
+    "metrics.serviceMonitor.enabled=true",
+  ],
+  "development URL, no PDB, existing service account, priority": [
+    "webhook.clientConfigUrl=https://127.0.0.1:8443/mutate",
+    "podDisruptionBudget.enabled=false",
+    "serviceAccount.create=false",
+    "serviceAccount.name=existing",
+    "priorityClassName=system-cluster-critical",
+  ],
+};
+
+describe("helm lint", () => {
+  for (const [name, values] of Object.entries(COMBINATIONS)) {
+    it(`passes --strict: ${name}`, () => {
+      const result = helm([
+        "lint",
+        "--strict",
+        CHART,
+        "--kube-version",
+        "1.36.3",
+        ...values.flatMap((v) => ["--set", v]),
+      ]);
+      expect(result.ok, result.stdout + result.stderr).toBe(true);
+      expect(result.stdout).toContain("1 chart(s) linted, 0 chart(s) failed");
+    });
+  }
+});
+
+describe("helm template", () => {
+  it("renders a hardened, spread, two-replica Deployment with probes and a drain-length grace period", () => {
+    const m = render();
+    const spec = deployment(m);
+    expect(spec.replicas).toBe(2);
+    expect(spec.template.spec.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(container(m).securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(container(m).readinessProbe.httpGet).toMatchObject({ path: "/readyz", scheme: "HTTPS" });
+    expect(container(m).livenessProbe).toBeDefined();
+    expect(container(m).resources).toBeDefined();
+    expect(spec.template.spec.topologySpreadConstraints?.length).toBeGreaterThan(0);
+    const drainMs = Number(env(m, "SHUTDOWN_DELAY_MS")) + Number(env(m, "DRAIN_TIMEOUT_MS"));
+    expect(spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs);
+    expect(find(m, "PodDisruptionBudget").spec).toMatchObject({ minAvailable: 1 });
+  });
+
+  it("registers CREATE of pods and UPDATE of pods/ephemeralcontainers, failing closed, never in kube-system or its own namespace", () => {
+    const m = render([], "apolo-system");
+    const w = webhook(m);
+    expect(w).toMatchObject({ failurePolicy: "Fail", sideEffects: "None", reinvocationPolicy: "IfNeeded" });
+    expect(w.timeoutSeconds).toBeLessThanOrEqual(10);
+    expect(w.rules.map((r) => `${r.operations.join()} ${r.resources.join()}`)).toEqual([
+      "CREATE pods",
+      "UPDATE pods/ephemeralcontainers",
+    ]);
+    expect(w.clientConfig.caBundle).toBeUndefined();
+    const excluded = w.namespaceSelector.matchExpressions.find((e) => e.operator === "NotIn");
+    expect(excluded?.values).toEqual(expect.arrayContaining(["kube-system", "apolo-system"]));
+    expect(w.namespaceSelector.matchLabels).toEqual({ "platform.apolo.us/secrets-webhook": "enabled" });
+  });
+
+  it("keeps the exclusions even when the selector is replaced or the namespaces are named", () => {
+    const named = webhook(render(["webhook.namespaces={jobs-a,kube-system}"], "ops"));
+    expect(named.namespaceSelector.matchExpressions).toEqual([
+      { key: "kubernetes.io/metadata.name", operator: "In", values: ["jobs-a", "kube-system"] },
+      {
+        key: "kubernetes.io/metadata.name",
+        operator: "NotIn",
+        values: ["ops", "kube-system", "kube-public", "kube-node-lease"],
+      },
+    ]);
+    const custom = webhook(
+      render(["webhook.namespaceSelector.matchLabels=null", "json:webhook.excludedNamespaces=[]"], "ops"),
+    );
+    expect(custom.namespaceSelector.matchExpressions.at(-1)?.values).toEqual(["ops"]);
+  });
+
+  it("passes every webhook setting to the server", () => {
+    const m = render(COMBINATIONS["project scope with trusted submitters"] as string[]);
+    expect(env(m, "SCOPE")).toBe("project");
+    expect(env(m, "CLUSTER_NAME")).toBe("prod");
+    expect(env(m, "TRUSTED_USERS")).toBe("system:serviceaccount:platform:api");
+    expect(env(m, "TRUSTED_GROUPS")).toBe("platform-admins");
+    expect(env(m, "TLS_SECRET")).toBe("apolo-system/asw-apolo-secrets-webhook-tls");
+    expect(env(m, "MANAGE_CERTIFICATES")).toBe("true");
+    expect(env(m, "CERTIFICATE_DNS_NAMES")).toContain("asw-apolo-secrets-webhook.apolo-system.svc");
+  });
+
+  it("grants least privilege: store reads per named namespace, certificate access by name", () => {
+    const cluster = render();
+    const reader = find(cluster, "ClusterRole", "asw-apolo-secrets-webhook-read-stores");
+    expect(reader.rules).toEqual([
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
+    ]);
+    const injector = find(cluster, "ClusterRole", "asw-apolo-secrets-webhook-ca-injector");
+    expect(injector.rules).toEqual([
+      {
+        apiGroups: ["admissionregistration.k8s.io"],
+        resources: ["mutatingwebhookconfigurations"],
+        resourceNames: ["asw-apolo-secrets-webhook"],
+        verbs: ["get", "patch"],
+      },
+    ]);
+
+    const named = render(["webhook.namespaces={jobs-a,jobs-b}"]);
+    expect(named.filter((m) => m.kind === "ClusterRole").map((m) => m.metadata.name)).toEqual([
+      "asw-apolo-secrets-webhook-ca-injector",
+    ]);
+    expect(
+      named
+        .filter((m) => m.kind === "Role" && m.metadata.name.endsWith("read-stores"))
+        .map((m) => m.metadata.namespace),
+    ).toEqual(["jobs-a", "jobs-b"]);
+
+    const certManager = render(["certificates.mode=cert-manager"]);
+    expect(certManager.some((m) => m.metadata.name.endsWith("ca-injector"))).toBe(false);
+    expect(find(certManager, "Role", "asw-apolo-secrets-webhook-certificates").rules).toEqual([
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: ["asw-apolo-secrets-webhook-tls"],
+        verbs: ["get"],
+      },
+    ]);
+  });
+
+  it("lets cert-manager issue and inject in cert-manager mode", () => {
+    const m = render(["certificates.mode=cert-manager"]);
+    expect(find(m, "MutatingWebhookConfiguration").metadata.annotations).toEqual({
+      "cert-manager.io/inject-ca-from": "apolo-system/asw-apolo-secrets-webhook",
+    });
+    expect(find(m, "Certificate", "asw-apolo-secrets-webhook").spec).toMatchObject({
+      secretName: "asw-apolo-secrets-webhook-tls",
+      issuerRef: { name: "asw-apolo-secrets-webhook-ca", kind: "Issuer" },
+    });
+    expect(env(m, "MANAGE_CERTIFICATES")).toBeUndefined();
+    const issued = render(COMBINATIONS["cert-manager with an issuer"] as string[]);
+    expect(issued.filter((x) => x.kind === "Issuer")).toEqual([]);
+  });
+
+  it("renders the optional network policy, service monitor and development URL", () => {
+    const m = render(COMBINATIONS["network policy and service monitor"] as string[]);
+    expect(JSON.stringify(find(m, "NetworkPolicy").spec)).toContain('"cidr":"10.0.0.1/32"');
+    expect(find(m, "ServiceMonitor").spec).toMatchObject({
+      endpoints: [{ port: "metrics", path: "/metrics" }],
+    });
+    const dev = render(
+      COMBINATIONS["development URL, no PDB, existing service account, priority"] as string[],
+    );
+    expect(webhook(dev).clientConfig).toEqual({ url: "https://127.0.0.1:8443/mutate" });
+    expect(dev.some((x) => x.kind === "PodDisruptionBudget" || x.kind === "ServiceAccount")).toBe(false);
+    expect(deployment(dev).template.spec.serviceAccountName).toBe("existing");
+    expect(deployment(dev).template.spec.priorityClassName).toBe("system-cluster-critical");
+  });
+});
+
+describe("values.schema.json", () => {
+  it.each([
+    [["replicaCount=two"], /replicaCount.*(integer|number)/i],
+    [["unknownKey=1"], /additional properties 'unknownKey' not allowed/i],
+    [["webhook.scope=team"], /at '\/webhook\/scope': value must be one of 'user', 'project'/],
+    [["webhook.timeoutSeconds=31"], /timeoutSeconds.*(maximum|less than or equal)/i],
+    [["certificates.caValidity=1year"], /caValidity.*(pattern|does not match)/i],
+    [["webhook.failurePolicy=Maybe"], /failurePolicy/],
+    [["webhook.namespaces={Bad_Name}"], /namespaces/],
+    [
+      ["networkPolicy.enabled=true"],
+      /networkPolicy\.apiServerCidrs must list the API server's addresses \(CIDRs\)/,
+    ],
+  ])("refuses %j with a clear message", (values, message) => {
+    expect(() => render(values)).toThrow(message);
+  });
+});
