@@ -41,8 +41,9 @@ node_modules/.package-lock.json: package-lock.json package.json | $(NODE_STAMP)
 deps: node_modules/.package-lock.json ## install npm packages from the lock file
 
 .PHONY: prerequisites
-prerequisites: ## system tools the tests use (openssl for test certificates)
-	@command -v openssl >/dev/null || { echo "make: installing openssl"; apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
+prerequisites: ## system tools the tests use: openssl (test certificates), shellcheck (lint)
+	@missing=""; for tool in openssl shellcheck; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [[ -n "$$missing" ]]; then echo "make: installing$$missing with apt"; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; fi
 
 .PHONY: build
 build: deps ## compile TypeScript to dist/
@@ -50,9 +51,10 @@ build: deps ## compile TypeScript to dist/
 	tsc -p tsconfig.build.json
 
 .PHONY: lint
-lint: deps ## format check, lint and type check
+lint: deps prerequisites ## format check, lint, type check, shell scripts
 	biome check .
 	tsc -p tsconfig.json --noEmit
+	shellcheck .ci/run bin/apolo-secrets-webhook test/cluster/*.sh test/kind/*.sh
 
 .PHONY: format
 format: deps ## apply the formatter and safe lint fixes
@@ -83,3 +85,14 @@ demo: deps build prerequisites cluster-tools ## the main job: a local control pl
 .PHONY: up
 up: deps build prerequisites cluster-tools ## keep a local control plane with the webhook running until Ctrl-C
 	tsx test/cluster/demo.ts up
+
+IMAGE ?= apolo-secrets-webhook:dev
+
+.PHONY: image
+image: ## build the container image (needs a Docker engine)
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { echo "make image: no Docker engine here; test/cluster/production-install.ts runs the same install steps in make test"; exit 1; }
+	docker build -t $(IMAGE) .
+
+.PHONY: kind-e2e
+kind-e2e: deps cluster-tools ## the end-to-end suite on a kind cluster with the chart installed (needs Docker and kind)
+	HELM=$$(grep '^HELM_BIN=' $${APOLO_TOOLS_CACHE:-$$HOME/.cache/apolo-secrets-webhook/bin}/versions.env | cut -d= -f2) bash test/kind/kind-e2e.sh

@@ -6,23 +6,23 @@ import { describe, expect, it } from "vitest";
 import { restartApiserver } from "../cluster/control-plane.js";
 import { stopProcess, waitFor } from "../cluster/processes.js";
 import { startWebhook, waitForWebhookReady } from "../cluster/webhook.js";
-import { createPod, e2e, freshNamespace, jobPod, putStore, readPod, refusal, storeName } from "./support.js";
+import {
+  createPod,
+  e2e,
+  freshNamespace,
+  jobPod,
+  metricValue,
+  putStore,
+  readPod,
+  refusal,
+  storeName,
+} from "./support.js";
 
 const local = e2e().local;
 
-async function metric(name: string, labels = ""): Promise<number> {
+async function metric(name: string): Promise<number> {
   if (!local) throw new Error("metrics need the local webhook");
-  const text = await fetch(`http://127.0.0.1:${local.webhook.metricsPort}/metrics`).then((r) => r.text());
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (
-      line.startsWith(`${name}${labels ? `{${labels}` : ""}`) &&
-      (labels || line.startsWith(`${name} `) || line.startsWith(`${name}{`))
-    ) {
-      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-  }
-  return sum;
+  return metricValue(local.webhook.metricsPort, name);
 }
 
 describe.runIf(local !== undefined)("resilience (local control plane)", () => {
