@@ -156,38 +156,32 @@ async function runDemo(cluster: LocalCluster): Promise<void> {
     "gcp-key mounted read-only",
   );
 
-  await showRefusal(
-    "alice's job naming bob's secret (--env DB=secret:/bob/db_password)",
-    platform.createNamespacedPod({
-      namespace: NAMESPACE,
-      body: jobPod("cross-owner", "alice", { DB: "secret:/bob/db_password" }),
-    }),
-    403,
-    "names a secret of 'bob', but this job belongs to 'alice'",
-  );
-  await showRefusal(
-    "alice's job naming keys she never added (--env WANDB=secret:wandb_key --env S3=secret:s3_key)",
-    platform.createNamespacedPod({
-      namespace: NAMESPACE,
-      body: jobPod("missing", "alice", { WANDB: "secret:wandb_key", S3: "secret:s3_key" }),
-    }),
-    422,
-    "Missing secrets: 's3_key', 'wandb_key'",
-  );
-  await showRefusal(
-    "bob creating a pod labelled as alice's job (a forged owner)",
-    bob.createNamespacedPod({
-      namespace: NAMESPACE,
-      body: jobPod("forged", "alice", { DB: "secret:db_password" }),
-    }),
-    403,
-    "'bob' may not submit a job for owner 'alice'",
-  );
-  await showRefusal(
-    "bob's pod reading alice's store directly (envFrom: user--alice--secrets)",
-    bob.createNamespacedPod({
-      namespace: NAMESPACE,
-      body: {
+  const refusals: Array<[string, CoreV1Api, V1Pod, number, string]> = [
+    [
+      "alice's job naming bob's secret (--env DB=secret:/bob/db_password)",
+      platform,
+      jobPod("cross-owner", "alice", { DB: "secret:/bob/db_password" }),
+      403,
+      "names a secret of 'bob', but this job belongs to 'alice'",
+    ],
+    [
+      "alice's job naming keys she never added (--env WANDB=secret:wandb_key --env S3=secret:s3_key)",
+      platform,
+      jobPod("missing", "alice", { WANDB: "secret:wandb_key", S3: "secret:s3_key" }),
+      422,
+      "Missing secrets: 's3_key', 'wandb_key'",
+    ],
+    [
+      "bob creating a pod labelled as alice's job (a forged owner)",
+      bob,
+      jobPod("forged", "alice", { DB: "secret:db_password" }),
+      403,
+      "'bob' may not submit a job for owner 'alice'",
+    ],
+    [
+      "bob's pod reading alice's store directly (envFrom: user--alice--secrets)",
+      bob,
+      {
         metadata: { name: "bypass", labels: { "platform.apolo.us/user": "bob" } },
         spec: {
           automountServiceAccountToken: false,
@@ -196,10 +190,13 @@ async function runDemo(cluster: LocalCluster): Promise<void> {
           ],
         },
       },
-    }),
-    403,
-    "uses the secret store 'user--alice--secrets' of 'alice' directly",
-  );
+      403,
+      "uses the secret store 'user--alice--secrets' of 'alice' directly",
+    ],
+  ];
+  for (const [title, as, pod, code, expected] of refusals) {
+    await showRefusal(title, as.createNamespacedPod({ namespace: NAMESPACE, body: pod }), code, expected);
+  }
 }
 
 async function main(): Promise<number> {

@@ -16,6 +16,7 @@ import { productionInstall } from "../cluster/production-install.js";
 import { postJson } from "../support/https-client.js";
 import { reviewFor } from "../support/replay.js";
 import {
+  admittedSecretRef,
   api,
   createPod,
   e2e,
@@ -23,7 +24,6 @@ import {
   jobPod,
   metricValue,
   putStore,
-  readPod,
   storeName,
 } from "./support.js";
 
@@ -246,17 +246,9 @@ describe.runIf(local !== undefined)("the Helm chart on the API server", () => {
       body: [{ op: "add", path: `/metadata/labels/${SERVED_LABEL}`, value: "enabled" }],
     });
     await putStore(servedNs, "alice", ["db_password"]);
-    const created = await waitFor(
-      "an admission through the chart's webhook",
-      async () =>
-        createPod("platform", servedNs, jobPod({ owner: "alice", env: { DB: "secret:db_password" } })).catch(
-          () => undefined,
-        ),
-      30_000,
-      300,
-    );
-    const stored = await readPod(servedNs, created.metadata?.name as string);
-    expect(stored.spec?.containers[0]?.env?.[0]?.valueFrom?.secretKeyRef).toEqual({
+    expect(
+      await admittedSecretRef(servedNs, "alice", "db_password", "an admission through the chart's webhook"),
+    ).toEqual({
       name: storeName("alice"),
       key: "db_password",
     });

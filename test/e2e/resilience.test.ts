@@ -7,6 +7,7 @@ import { restartApiserver } from "../cluster/control-plane.js";
 import { stopProcess, waitFor } from "../cluster/processes.js";
 import { startWebhook, waitForWebhookReady } from "../cluster/webhook.js";
 import {
+  admittedSecretRef,
   createPod,
   e2e,
   freshNamespace,
@@ -41,15 +42,7 @@ describe.runIf(local !== undefined)("resilience (local control plane)", () => {
 
     const managed = startWebhook(local.plane, local.webhook);
     await waitForWebhookReady(local.webhook, managed);
-    const created = await waitFor(
-      "an admission after the webhook restarted",
-      async () =>
-        createPod("platform", ns, jobPod({ owner: "alice", env: { A: "secret:k" } })).catch(() => undefined),
-      30_000,
-      300,
-    );
-    const stored = await readPod(ns, created.metadata?.name as string);
-    expect(stored.spec?.containers[0]?.env?.[0]?.valueFrom?.secretKeyRef).toEqual({
+    expect(await admittedSecretRef(ns, "alice", "k", "an admission after the webhook restarted")).toEqual({
       name: storeName("alice"),
       key: "k",
     });

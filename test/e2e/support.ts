@@ -11,6 +11,7 @@ import {
   type V1Volume,
 } from "@kubernetes/client-node";
 import { inject } from "vitest";
+import { waitFor } from "../cluster/processes.js";
 
 export type Who = "admin" | "platform" | "alice" | "bob";
 
@@ -172,6 +173,22 @@ function safeJson(text: string): unknown {
   } catch {
     return { message: text };
   }
+}
+
+/**
+ * Creates alice-style job pods until the webhook admits one (it may be starting or newly
+ * registered), then returns the stored pod's first env var's secretKeyRef.
+ */
+export async function admittedSecretRef(namespace: string, owner: string, key: string, what: string) {
+  const created = await waitFor(
+    what,
+    async () =>
+      createPod("platform", namespace, jobPod({ owner, env: { A: `secret:${key}` } })).catch(() => undefined),
+    30_000,
+    300,
+  );
+  const stored = await readPod(namespace, created.metadata?.name as string);
+  return stored.spec?.containers[0]?.env?.[0]?.valueFrom?.secretKeyRef;
 }
 
 export async function podExists(namespace: string, name: string): Promise<boolean> {
