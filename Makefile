@@ -96,3 +96,8 @@ image: ## build the container image (needs a Docker engine)
 .PHONY: kind-e2e
 kind-e2e: deps cluster-tools ## the end-to-end suite on a kind cluster with the chart installed (needs Docker and kind)
 	HELM=$$(grep '^HELM_BIN=' $${APOLO_TOOLS_CACHE:-$$HOME/.cache/apolo-secrets-webhook/bin}/versions.env | cut -d= -f2) bash test/kind/kind-e2e.sh
+
+.PHONY: bench
+bench: deps build prerequisites cluster-tools ## benchmarks: webhook vs baselines, ratios (BENCH_SECONDS, BENCH_SOAK_SECONDS, BENCH_SCALES)
+	@command -v wrk >/dev/null || { echo "make: installing wrk with apt"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	tsx bench/run.ts
