@@ -6,16 +6,29 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 
 const [port, cert, key] = process.argv.slice(2);
-const server = createServer({ cert: readFileSync(cert as string), key: readFileSync(key as string) }, (request, response) => {
-  const chunks: Buffer[] = [];
-  request.on("data", (chunk: Buffer) => chunks.push(chunk));
-  request.on("end", () => {
-    const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { apiVersion: string; request: { uid: string } };
-    const body = JSON.stringify({ apiVersion: review.apiVersion, kind: "AdmissionReview", response: { uid: review.request.uid, allowed: true } });
-    response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-    response.end(body);
-  });
-});
+const server = createServer(
+  { cert: readFileSync(cert as string), key: readFileSync(key as string) },
+  (request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+        apiVersion: string;
+        request: { uid: string };
+      };
+      const body = JSON.stringify({
+        apiVersion: review.apiVersion,
+        kind: "AdmissionReview",
+        response: { uid: review.request.uid, allowed: true },
+      });
+      response.writeHead(200, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body),
+      });
+      response.end(body);
+    });
+  },
+);
 server.keepAliveTimeout = 120_000;
 server.headersTimeout = 125_000;
 server.listen(Number(port), "127.0.0.1", () => process.stdout.write(`baseline listening on ${port}\n`));

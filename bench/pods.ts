@@ -13,23 +13,36 @@ function pod(containers: Json[], files?: string[]): Json {
     kind: "Pod",
     metadata: {
       name: "bench-job",
-      labels: { "platform.apolo.us/job": "bench-job", "platform.apolo.us/user": BENCH_OWNER, "platform.apolo.us/preset": "gpu-small" },
+      labels: {
+        "platform.apolo.us/job": "bench-job",
+        "platform.apolo.us/user": BENCH_OWNER,
+        "platform.apolo.us/preset": "gpu-small",
+      },
       ...(files ? { annotations: { "platform.apolo.us/secret-volumes": JSON.stringify(files) } } : {}),
     },
     spec: { restartPolicy: "Never", automountServiceAccountToken: false, containers },
   };
 }
 
-const plainEnv = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `SETTING_${i}`, value: `value-${i}` }));
+const plainEnv = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ name: `SETTING_${i}`, value: `value-${i}` }));
 
 export const PODS: Record<"none" | "typical" | "large", Json> = {
-  none: { ...pod([{ name: "main", image: "ghcr.io/example/train:latest", env: plainEnv(6) }]), metadata: { name: "bench-plain", labels: { app: "x" } } },
+  none: {
+    ...pod([{ name: "main", image: "ghcr.io/example/train:latest", env: plainEnv(6) }]),
+    metadata: { name: "bench-plain", labels: { app: "x" } },
+  },
   typical: pod(
     [
       {
         name: "main",
         image: "ghcr.io/example/train:latest",
-        env: [...plainEnv(5), { name: "DB_PASSWORD", value: "secret:key_0" }, { name: "HF_TOKEN", value: "secret:key_1" }, { name: "WANDB", value: "secret:key_2" }],
+        env: [
+          ...plainEnv(5),
+          { name: "DB_PASSWORD", value: "secret:key_0" },
+          { name: "HF_TOKEN", value: "secret:key_1" },
+          { name: "WANDB", value: "secret:key_2" },
+        ],
       },
     ],
     ["secret:key_3:/var/secrets/gcp.json"],

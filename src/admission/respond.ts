@@ -36,11 +36,8 @@ const STATUS_REASONS: Record<number, string> = {
 };
 
 function toBase64(text: string): string {
-  // btoa needs Latin-1; encode UTF-8 bytes first so non-ASCII names survive.
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  // UTF-8 first, so non-ASCII names survive (Buffer is a global of the runtime, not an import).
+  return Buffer.from(text, "utf8").toString("base64");
 }
 
 /** Ties a verdict to its request: echoes apiVersion and uid, encodes the patch. */

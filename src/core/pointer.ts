@@ -1,7 +1,10 @@
 // RFC 6901 JSON Pointer: every segment escaped ("~" → "~0", "/" → "~1").
 
 export function escapeSegment(segment: string | number): string {
-  return String(segment).replaceAll("~", "~0").replaceAll("/", "~1");
+  if (typeof segment === "number") return String(segment);
+  return segment.includes("~") || segment.includes("/")
+    ? segment.replaceAll("~", "~0").replaceAll("/", "~1")
+    : segment;
 }
 
 export function pointer(...segments: readonly (string | number)[]): string {

@@ -221,8 +221,14 @@ async function main(): Promise<number> {
       say(`  webhook log: ${cluster.dir}/webhook.log`);
       say("Press Ctrl-C to stop and clean up.");
       await new Promise<void>((resolve) => {
-        process.once("SIGINT", () => resolve());
-        process.once("SIGTERM", () => resolve());
+        // Signal handlers do not keep Node running (the children are unref'd): a timer does.
+        const keepAlive = setInterval(() => {}, 60_000);
+        const stop = () => {
+          clearInterval(keepAlive);
+          resolve();
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
       });
       return 0;
     }
