@@ -153,14 +153,15 @@ async function admissionBench(cluster: LocalCluster, work: string) {
     for (const connections of CONCURRENCY) {
       await wrk(webhookUrl, body, connections, 1, work); // warm-up
       await wrk(baselineUrl, body, connections, 1, work);
-      const baseline = await wrk(baselineUrl, body, connections, SECONDS, work);
-      const webhook = await wrk(webhookUrl, body, connections, SECONDS, work);
+      const baseline = await measured(baselineUrl, body, connections, baselineProcess.pid, work);
+      const webhook = await measured(webhookUrl, body, connections, webhookPid(cluster), work);
       const row = {
         pod: name,
         concurrency: connections,
         baseline,
         webhook,
         throughputRatio: webhook.rps / baseline.rps,
+        capacityRatio: baseline.cpuUsPerRequest / webhook.cpuUsPerRequest,
       };
       rows.push(row);
       say(
