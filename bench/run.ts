@@ -396,16 +396,18 @@ async function scaleBench(cluster: LocalCluster, work: string) {
   return rows;
 }
 
+function webhookPid(cluster: LocalCluster): number {
+  const line = readFileSync(cluster.plane.pidFile, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("webhook "));
+  return Number(line?.split(" ")[1]);
+}
+
 async function soakBench(cluster: LocalCluster, work: string) {
   say(
     `\n4. Sustained run: ${SOAK_SECONDS} s of typical-pod admissions at 8 connections, RSS sampled every 5 s`,
   );
-  const pid = Number(
-    readFileSync(cluster.plane.pidFile, "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("webhook "))
-      ?.split(" ")[1],
-  );
+  const pid = webhookPid(cluster);
   const samples: Array<{ t: number; rssMb: number }> = [];
   const started = performance.now();
   const body = JSON.stringify(review(PODS.typical, "soak"));
