@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { decodeReview } from "../src/admission/decode.js";
 import { admit } from "../src/core/admit.js";
+import { KubeClient, kubeconfigAccess } from "../src/kube/api-client.js";
 import { StoreCache } from "../src/kube/store-cache.js";
 import { USERS } from "../test/cluster/control-plane.js";
 import { type LocalCluster, startLocalCluster, stopLocalCluster } from "../test/cluster/harness.js";
@@ -337,9 +338,8 @@ async function scaleBench(cluster: LocalCluster, work: string) {
     let lookupNs = Number.NaN;
     let admitUs = Number.NaN;
     if (owners > 0) {
-      const kc = new KubeConfig();
-      kc.loadFromFile(cluster.plane.kubeconfigs.webhook);
-      const cache = new StoreCache(kc, { namespaces: [ns], labelSelector: "", lookupTimeoutMs: 2000 });
+      const kube = new KubeClient(kubeconfigAccess(cluster.plane.kubeconfigs.webhook));
+      const cache = new StoreCache(kube, { namespaces: [ns], labelSelector: "", lookupTimeoutMs: 2000 });
       cache.start();
       await waitFor("the in-process cache", async () => (cache.synced ? true : undefined), 120_000, 50);
       const names = Array.from({ length: 1024 }, (_, i) => `user--owner-${(i * 7919) % owners}--secrets`);
@@ -377,6 +377,7 @@ async function scaleBench(cluster: LocalCluster, work: string) {
       }
       admitUs = Number(process.hrtime.bigint() - t1) / admits / 1000;
       cache.stop();
+      kube.close();
     }
     const row = {
       owners,

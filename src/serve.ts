@@ -2,11 +2,10 @@
 // optionally managed) → HTTPS and metrics; signals. Loaded only by `serve`, so the offline command
 // starts without the Kubernetes client.
 
-import { KubeConfig } from "@kubernetes/client-node";
-import { CertificateRotator } from "./certs/rotator.js";
 import { SecretCertificateSource } from "./certs/secret-source.js";
 import type { ServeConfig } from "./config.js";
 import type { Policy } from "./core/policy.js";
+import { inClusterAccess, KubeClient, kubeconfigAccess } from "./kube/api-client.js";
 import { StoreCache } from "./kube/store-cache.js";
 import { createApp } from "./server/app.js";
 import { WebhookHttpsServer } from "./server/https-server.js";
@@ -15,11 +14,8 @@ import { createMetrics, createMetricsServer } from "./server/metrics.js";
 import { createReviewHandler } from "./server/review-handler.js";
 import { checkCertificatePair, type LoadedCertificate, TlsReloader } from "./server/tls-reloader.js";
 
-function loadKubeConfig(file: string | undefined): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  if (file) kubeConfig.loadFromFile(file);
-  else kubeConfig.loadFromCluster();
-  return kubeConfig;
+function kubeClient(kubeconfig: string | undefined): KubeClient {
+  return new KubeClient(kubeconfig ? kubeconfigAccess(kubeconfig) : inClusterAccess());
 }
 
 export async function serve(config: ServeConfig): Promise<void> {
@@ -30,7 +26,7 @@ export async function serve(config: ServeConfig): Promise<void> {
     trustedUsers: new Set(config.trustedUsers),
     trustedGroups: new Set(config.trustedGroups),
   };
-  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const kubeConfig = kubeClient(config.kubeconfig);
 
   const cache = new StoreCache(kubeConfig, {
     namespaces: config.namespaces,
@@ -118,34 +114,39 @@ export async function serve(config: ServeConfig): Promise<void> {
       onError: (error) => logger.warn("serving certificate Secret not usable yet", { error }),
     });
     const managed = config.certificates;
-    const rotator = managed
-      ? new CertificateRotator(kubeConfig, {
-          namespace,
-          secretName: name,
-          webhookConfigurationName: managed.webhookConfigurationName,
-          intervalMs: managed.checkIntervalMs,
-          policy: {
-            caValidityMs: managed.caValidityMs,
-            caRenewBeforeMs: managed.caRenewBeforeMs,
-            servingValidityMs: managed.certificateValidityMs,
-            servingRenewBeforeMs: managed.certificateRenewBeforeMs,
-            overlapMs: managed.caOverlapMs,
-            caCommonName: "apolo-secrets-webhook CA",
-            serving: {
-              commonName: managed.dnsNames[0] ?? managed.ipAddresses[0] ?? "apolo-secrets-webhook",
-              dnsNames: managed.dnsNames,
-              ipAddresses: managed.ipAddresses,
+    // Loaded only when used: certificate generation brings in an X.509 library.
+    const { CertificateRotator } = managed
+      ? await import("./certs/rotator.js")
+      : { CertificateRotator: undefined };
+    const rotator =
+      managed && CertificateRotator
+        ? new CertificateRotator(kubeConfig, {
+            namespace,
+            secretName: name,
+            webhookConfigurationName: managed.webhookConfigurationName,
+            intervalMs: managed.checkIntervalMs,
+            policy: {
+              caValidityMs: managed.caValidityMs,
+              caRenewBeforeMs: managed.caRenewBeforeMs,
+              servingValidityMs: managed.certificateValidityMs,
+              servingRenewBeforeMs: managed.certificateRenewBeforeMs,
+              overlapMs: managed.caOverlapMs,
+              caCommonName: "apolo-secrets-webhook CA",
+              serving: {
+                commonName: managed.dnsNames[0] ?? managed.ipAddresses[0] ?? "apolo-secrets-webhook",
+                dnsNames: managed.dnsNames,
+                ipAddresses: managed.ipAddresses,
+              },
             },
-          },
-          onEvent: (event) => {
-            if (event.kind === "error")
-              logger.warn("certificate rotation failed; retrying", { error: event.error });
-            else logger.info(`certificates ${event.kind}`, event);
-            // A new pair is in the Secret: read it now rather than at the next poll.
-            if (event.kind === "rotated") void source.poll();
-          },
-        })
-      : undefined;
+            onEvent: (event) => {
+              if (event.kind === "error")
+                logger.warn("certificate rotation failed; retrying", { error: event.error });
+              else logger.info(`certificates ${event.kind}`, event);
+              // A new pair is in the Secret: read it now rather than at the next poll.
+              if (event.kind === "rotated") void source.poll();
+            },
+          })
+        : undefined;
     rotator?.start();
     source.start();
     stopCertificates = async () => {

@@ -2,13 +2,7 @@
 // certificate Secret (optimistic concurrency: a conflict means another replica won; read again)
 // and the caBundle of the webhook configuration. No leader election is needed.
 
-import {
-  AdmissionregistrationV1Api,
-  ApiException,
-  CoreV1Api,
-  type KubeConfig,
-  type V1Secret,
-} from "@kubernetes/client-node";
+import { type KubeClient, KubeError } from "../kube/api-client.js";
 import {
   applyRotation,
   planRotation,
@@ -33,21 +27,34 @@ export type RotatorEvent =
   | { kind: "conflict" }
   | { kind: "error"; error: string };
 
+interface SecretObject {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  type?: string;
+  data?: Record<string, string>;
+}
+
+interface WebhookConfiguration {
+  webhooks?: Array<{ name: string; clientConfig: { caBundle?: string } }>;
+}
+
 function errorText(error: unknown): string {
-  if (error instanceof ApiException) return `HTTP ${error.code}`;
   return error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error);
 }
 
 export class CertificateRotator {
-  readonly #core: CoreV1Api;
-  readonly #admission: AdmissionregistrationV1Api;
+  readonly #api: KubeClient;
   readonly #options: RotatorOptions;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
-  constructor(kubeConfig: KubeConfig, options: RotatorOptions) {
-    this.#core = kubeConfig.makeApiClient(CoreV1Api);
-    this.#admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  constructor(api: KubeClient, options: RotatorOptions) {
+    this.#api = api;
     this.#options = options;
   }
 
@@ -71,11 +78,13 @@ export class CertificateRotator {
   /** One pass: bring the Secret up to date, then the caBundle. */
   async reconcile(now = new Date()): Promise<void> {
     const { namespace, secretName, policy } = this.#options;
-    let secret: V1Secret | undefined;
+    const collection = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+    const path = `${collection}/${encodeURIComponent(secretName)}`;
+    let secret: SecretObject | undefined;
     try {
-      secret = await this.#core.readNamespacedSecret({ name: secretName, namespace });
+      secret = await this.#api.request<SecretObject>("GET", path);
     } catch (error) {
-      if (!(error instanceof ApiException && error.code === 404)) throw error;
+      if (!(error instanceof KubeError && error.status === 404)) throw error;
     }
     const state = stateFromSecret(secret?.data, secret?.metadata?.annotations);
     const steps = planRotation(state, now, policy);
@@ -83,7 +92,7 @@ export class CertificateRotator {
     if (steps.length > 0) {
       const next = await applyRotation(state, steps, now, policy);
       const { data, annotations } = secretFromState(next);
-      const body: V1Secret = {
+      const body: SecretObject = {
         metadata: {
           name: secretName,
           namespace,
@@ -102,11 +111,14 @@ export class CertificateRotator {
         data,
       };
       try {
-        if (secret) await this.#core.replaceNamespacedSecret({ name: secretName, namespace, body });
-        else await this.#core.createNamespacedSecret({ namespace, body });
+        if (secret) await this.#api.request("PUT", path, { body });
+        else
+          await this.#api.request("POST", collection, {
+            body: { apiVersion: "v1", kind: "Secret", ...body },
+          });
       } catch (error) {
         // Another replica wrote first: its result is as good as ours; the next pass reads it.
-        if (error instanceof ApiException && (error.code === 409 || error.code === 422)) {
+        if (error instanceof KubeError && (error.status === 409 || error.status === 422)) {
           this.#options.onEvent?.({ kind: "conflict" });
           return;
         }
@@ -122,8 +134,9 @@ export class CertificateRotator {
     const name = this.#options.webhookConfigurationName;
     if (!name || bundle.length === 0) return;
     const caBundle = Buffer.from(`${bundle.join("\n")}\n`).toString("base64");
-    const configuration = await this.#admission.readMutatingWebhookConfiguration({ name });
-    const operations = (configuration.webhooks ?? []).flatMap((webhook, index) =>
+    const path = `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`;
+    const configuration = await this.#api.request<WebhookConfiguration>("GET", path);
+    const operations = (configuration.webhooks ?? []).flatMap((webhook, index: number) =>
       webhook.clientConfig.caBundle === caBundle
         ? []
         : [
@@ -132,7 +145,7 @@ export class CertificateRotator {
           ],
     );
     if (operations.length === 0) return;
-    await this.#admission.patchMutatingWebhookConfiguration({ name, body: operations });
+    await this.#api.request("PATCH", path, { body: operations, contentType: "application/json-patch+json" });
     this.#options.onEvent?.({ kind: "bundle-injected", webhooks: operations.length / 2, cas: bundle.length });
   }
 }

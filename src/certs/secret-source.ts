@@ -1,7 +1,7 @@
 // Serving certificate read from a Secret through the API (tls.crt, tls.key), polled: no volume
 // sync delay, and a pod can start before the Secret exists (it is simply not ready yet).
 
-import { ApiException, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { type KubeClient, KubeError } from "../kube/api-client.js";
 
 export interface SecretCertificateEvents {
   onPair(cert: Buffer, key: Buffer): void;
@@ -9,7 +9,7 @@ export interface SecretCertificateEvents {
 }
 
 export class SecretCertificateSource {
-  readonly #api: CoreV1Api;
+  readonly #api: KubeClient;
   readonly #namespace: string;
   readonly #name: string;
   readonly #intervalMs: number;
@@ -19,13 +19,13 @@ export class SecretCertificateSource {
   #lastError: string | undefined;
 
   constructor(
-    kubeConfig: KubeConfig,
+    api: KubeClient,
     namespace: string,
     name: string,
     intervalMs: number,
     events: SecretCertificateEvents,
   ) {
-    this.#api = kubeConfig.makeApiClient(CoreV1Api);
+    this.#api = api;
     this.#namespace = namespace;
     this.#name = name;
     this.#intervalMs = intervalMs;
@@ -48,7 +48,11 @@ export class SecretCertificateSource {
 
   async poll(): Promise<void> {
     try {
-      const secret = await this.#api.readNamespacedSecret({ name: this.#name, namespace: this.#namespace });
+      const path = `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/secrets/${encodeURIComponent(this.#name)}`;
+      const secret = await this.#api.request<{
+        metadata?: { resourceVersion?: string };
+        data?: Record<string, string>;
+      }>("GET", path);
       const version = secret.metadata?.resourceVersion;
       if (version !== undefined && version === this.#lastVersion) return;
       const cert = secret.data?.["tls.crt"];
@@ -60,8 +64,8 @@ export class SecretCertificateSource {
       this.#events.onPair(Buffer.from(cert, "base64"), Buffer.from(key, "base64"));
     } catch (error) {
       const text =
-        error instanceof ApiException
-          ? `reading Secret ${this.#namespace}/${this.#name}: HTTP ${error.code}`
+        error instanceof KubeError
+          ? `reading Secret ${this.#namespace}/${this.#name}: HTTP ${error.status}`
           : error instanceof Error
             ? error.message
             : String(error);

@@ -1,10 +1,21 @@
-// Watches store Secrets and keeps only their key names. The client library's informer would keep
-// whole objects (values included), so this lists and watches by hand and projects every object
-// to its key names as it arrives. A miss can be checked with one bounded live GET.
+// Watches store Secrets and keeps only their key names. An informer would keep whole objects
+// (values included), so this lists and watches by hand and projects every object to its key
+// names as it arrives. A miss can be checked with one bounded live GET.
 
-import { ApiException, CoreV1Api, type KubeConfig, type V1Secret, Watch } from "@kubernetes/client-node";
 import { storeOwner } from "../core/owner.js";
 import { MemorySecretIndex, type SecretIndex } from "../core/secret-index.js";
+import { type KubeClient, KubeError, type WatchEvent } from "./api-client.js";
+
+/** The parts of a Secret the cache reads. */
+interface SecretObject {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  data?: Record<string, string>;
+}
+
+interface SecretList {
+  items: SecretObject[];
+  metadata?: { resourceVersion?: string; continue?: string };
+}
 
 export interface StoreCacheOptions {
   /** Namespaces to watch; empty watches all namespaces (needs cluster-wide list/watch). */
@@ -22,22 +33,21 @@ export type StoreCacheEvent =
 
 export type LookupResult = "found" | "absent" | "error" | "timeout";
 
-// The watch client aborts after 30 s without data; ask the server to end each watch before that
-// so a quiet namespace is a clean re-watch from the last resourceVersion, not an error.
-const WATCH_TIMEOUT_SECONDS = 25;
+// Each watch is ended by the server after this long and resumed from the last resourceVersion,
+// so a connection cut silently (no FIN) is noticed within a minute.
+const WATCH_TIMEOUT_SECONDS = 50;
 const LIST_PAGE_SIZE = 500;
 const MAX_BACKOFF_MS = 30_000;
 
 class Gone extends Error {}
 
-function keyNames(secret: V1Secret): string[] {
+function keyNames(secret: SecretObject): string[] {
   return Object.keys(secret.data ?? {});
 }
 
 export class StoreCache implements SecretIndex {
   readonly #index = new MemorySecretIndex();
-  readonly #api: CoreV1Api;
-  readonly #watch: Watch;
+  readonly #api: KubeClient;
   readonly #options: StoreCacheOptions;
   readonly #synced = new Set<string>();
   readonly #lookups = new Map<string, Promise<LookupResult>>();
@@ -45,9 +55,8 @@ export class StoreCache implements SecretIndex {
   #stopped = false;
   #wake: (() => void) | undefined;
 
-  constructor(kubeConfig: KubeConfig, options: StoreCacheOptions) {
-    this.#api = kubeConfig.makeApiClient(CoreV1Api);
-    this.#watch = new Watch(kubeConfig);
+  constructor(api: KubeClient, options: StoreCacheOptions) {
+    this.#api = api;
     this.#options = options;
   }
 
@@ -95,19 +104,22 @@ export class StoreCache implements SecretIndex {
     const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), this.#options.lookupTimeoutMs);
     });
-    const read = this.#api.readNamespacedSecret({ name: store, namespace }).then(
-      (secret): LookupResult => {
-        this.#index.set(namespace, store, keyNames(secret));
-        return "found";
-      },
-      (error: unknown): LookupResult => {
-        if (error instanceof ApiException && error.code === 404) {
-          this.#index.delete(namespace, store);
-          return "absent";
-        }
-        return "error";
-      },
-    );
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(store)}`;
+    const read = this.#api
+      .request<SecretObject>("GET", path, { timeoutMs: this.#options.lookupTimeoutMs })
+      .then(
+        (secret): LookupResult => {
+          this.#index.set(namespace, store, keyNames(secret));
+          return "found";
+        },
+        (error: unknown): LookupResult => {
+          if (error instanceof KubeError && error.status === 404) {
+            this.#index.delete(namespace, store);
+            return "absent";
+          }
+          return "error";
+        },
+      );
     try {
       return await Promise.race([read, timeout]);
     } finally {
@@ -115,7 +127,7 @@ export class StoreCache implements SecretIndex {
     }
   }
 
-  #put(secret: V1Secret, fallbackNamespace: string): void {
+  #put(secret: SecretObject, fallbackNamespace: string): void {
     const name = secret.metadata?.name;
     const namespace = secret.metadata?.namespace ?? fallbackNamespace;
     if (!name || storeOwner(name) === undefined) return;
@@ -161,26 +173,18 @@ export class StoreCache implements SecretIndex {
     const found: Array<[string, string, string[]]> = [];
     let next: string | undefined;
     let resourceVersion = "";
+    const path = scope === "" ? "/api/v1/secrets" : `/api/v1/namespaces/${encodeURIComponent(scope)}/secrets`;
     do {
-      const page =
-        scope === ""
-          ? await this.#api.listSecretForAllNamespaces({
-              labelSelector: this.#options.labelSelector || undefined,
-              limit: LIST_PAGE_SIZE,
-              _continue: next,
-            })
-          : await this.#api.listNamespacedSecret({
-              namespace: scope,
-              labelSelector: this.#options.labelSelector || undefined,
-              limit: LIST_PAGE_SIZE,
-              _continue: next,
-            });
+      const page = await this.#api.request<SecretList>("GET", path, {
+        query: { labelSelector: this.#options.labelSelector, limit: LIST_PAGE_SIZE, continue: next },
+        timeoutMs: 60_000,
+      });
       for (const secret of page.items) {
         const name = secret.metadata?.name;
         if (name && storeOwner(name) !== undefined)
           found.push([secret.metadata?.namespace ?? scope, name, keyNames(secret)]);
       }
-      next = page.metadata?._continue || undefined;
+      next = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
     } while (next);
     if (scope === "") this.#index.clear();
@@ -192,49 +196,42 @@ export class StoreCache implements SecretIndex {
   }
 
   /** Watches until the server ends the watch; returns the last resourceVersion seen. */
-  #watchFrom(scope: string, resourceVersion: string): Promise<string> {
+  async #watchFrom(scope: string, resourceVersion: string): Promise<string> {
     const path = scope === "" ? "/api/v1/secrets" : `/api/v1/namespaces/${encodeURIComponent(scope)}/secrets`;
     let last = resourceVersion;
-    return new Promise<string>((resolve, reject) => {
-      let gone = false;
-      let abort: AbortController | undefined;
-      this.#watch
-        .watch(
-          path,
-          {
-            resourceVersion,
-            allowWatchBookmarks: true,
-            labelSelector: this.#options.labelSelector || undefined,
-            timeoutSeconds: WATCH_TIMEOUT_SECONDS,
-          },
-          (type: string, object: unknown) => {
-            if (type === "ERROR") {
-              const code = (object as { code?: number } | undefined)?.code;
-              if (code === 410) gone = true;
-              return;
-            }
-            const secret = object as V1Secret;
-            const version = secret.metadata?.resourceVersion;
-            if (version) last = version;
-            if (type === "ADDED" || type === "MODIFIED") this.#put(secret, scope);
-            else if (type === "DELETED") {
-              const name = secret.metadata?.name;
-              if (name) this.#index.delete(secret.metadata?.namespace ?? scope, name);
-            }
-          },
-          (error: unknown) => {
-            if (abort) this.#aborts.delete(abort);
-            if (gone) reject(new Gone());
-            else if (error) reject(error instanceof Error ? error : new Error(String(error)));
-            else resolve(last);
-          },
-        )
-        .then((controller) => {
-          abort = controller;
-          if (this.#stopped) controller.abort();
-          else this.#aborts.add(controller);
-        }, reject);
-    });
+    let gone = false;
+    const abort = new AbortController();
+    this.#aborts.add(abort);
+    try {
+      await this.#api.watch(
+        path,
+        {
+          resourceVersion,
+          allowWatchBookmarks: true,
+          labelSelector: this.#options.labelSelector,
+          timeoutSeconds: WATCH_TIMEOUT_SECONDS,
+        },
+        (event: WatchEvent) => {
+          if (event.type === "ERROR") {
+            if ((event.object as { code?: number }).code === 410) gone = true;
+            return;
+          }
+          const secret = event.object as SecretObject;
+          const version = secret.metadata?.resourceVersion;
+          if (version) last = version;
+          if (event.type === "ADDED" || event.type === "MODIFIED") this.#put(secret, scope);
+          else if (event.type === "DELETED") {
+            const name = secret.metadata?.name;
+            if (name) this.#index.delete(secret.metadata?.namespace ?? scope, name);
+          }
+        },
+        abort.signal,
+      );
+    } finally {
+      this.#aborts.delete(abort);
+    }
+    if (gone) throw new Gone();
+    return last;
   }
 
   #sleep(ms: number): Promise<void> {
