@@ -1,10 +1,8 @@
-// Load generators: wrk (closed loop, fixed connections: maximum throughput and its latency) and
-// a small open-loop client (fixed rate: latency at a given load, measured from each request's
-// scheduled time so that a stall is not hidden).
+// Load generation with wrk (a C load generator: on two cores it leaves the server one): fixed
+// connections for maximum throughput, or paced connections for latency at a given rate.
 
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { Agent, request } from "node:https";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -19,13 +17,18 @@ export interface LoadResult {
   maxMs: number;
 }
 
-/** wrk with `connections` connections over 1 or 2 threads for `seconds`. */
+/**
+ * wrk with `connections` connections for `seconds`. With `rate`, each connection pauses between
+ * requests so that all of them together send about `rate` per second (closed loop with pacing:
+ * a stall delays later requests instead of piling them up, so long stalls are under-counted).
+ */
 export async function wrk(
   url: string,
   body: string,
   connections: number,
   seconds: number,
   dir: string,
+  rate?: number,
 ): Promise<LoadResult> {
   const bodyFile = join(dir, `body-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(bodyFile, body);
@@ -47,6 +50,7 @@ export async function wrk(
       url,
       "--",
       bodyFile,
+      String(rate ? Math.floor((connections * 1000) / rate) : 0),
     ],
     { maxBuffer: 1 << 20 },
   );
@@ -67,76 +71,6 @@ export async function wrk(
     p50Ms: r.p50Us / 1000,
     p99Ms: r.p99Us / 1000,
     maxMs: r.maxUs / 1000,
-  };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
-/** Sends `rate` requests per second for `seconds`, whatever the answers' pace (bounded: rate × seconds requests). */
-export async function openLoop(
-  url: string,
-  body: string,
-  ca: string,
-  rate: number,
-  seconds: number,
-): Promise<LoadResult & { achievedRate: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const total = Math.round(rate * seconds);
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  const pending: Promise<void>[] = [];
-  const send = (scheduled: number) =>
-    new Promise<void>((resolve) => {
-      const req = request(
-        url,
-        {
-          method: "POST",
-          agent,
-          ca,
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            if (res.statusCode !== 200) errors++;
-            latencies.push(performance.now() - scheduled);
-            resolve();
-          });
-        },
-      );
-      req.on("error", () => {
-        errors++;
-        resolve();
-      });
-      req.end(body);
-    });
-  let sent = 0;
-  while (sent < total) {
-    const now = performance.now();
-    const due = Math.min(total, Math.floor(((now - started) / 1000) * rate) + 1);
-    while (sent < due) {
-      pending.push(send(started + (sent / rate) * 1000));
-      sent++;
-    }
-    // A 1 ms tick: spinning would take the core the server under test needs.
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(pending);
-  const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: total,
-    rps: latencies.length / elapsed,
-    achievedRate: total / elapsed,
-    errors,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    maxMs: latencies.at(-1) ?? Number.NaN,
   };
 }
 

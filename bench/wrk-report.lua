@@ -1,13 +1,20 @@
 -- wrk script: POSTs the body file given as the first argument and prints one JSON line at the end.
+-- An optional second argument paces each connection: milliseconds between its requests.
 local body_file = nil
+local pause_ms = 0
 
 function init(args)
   body_file = args[1]
+  pause_ms = tonumber(args[2] or "0")
   local f = assert(io.open(body_file, "rb"))
   wrk.method = "POST"
   wrk.body = f:read("*a")
   f:close()
   wrk.headers["Content-Type"] = "application/json"
+end
+
+function delay()
+  return pause_ms
 end
 
 function done(summary, latency, requests)

@@ -36,7 +36,7 @@ export type LookupResult = "found" | "absent" | "error" | "timeout";
 // Each watch is ended by the server after this long and resumed from the last resourceVersion,
 // so a connection cut silently (no FIN) is noticed within a minute.
 const WATCH_TIMEOUT_SECONDS = 50;
-const LIST_PAGE_SIZE = 500;
+const LIST_PAGE_SIZE = 100;
 const MAX_BACKOFF_MS = 30_000;
 
 class Gone extends Error {}

@@ -28,24 +28,38 @@ export function createApp(options: AppOptions): RequestListener {
 }
 
 function handleMutate(request: IncomingMessage, response: ServerResponse, options: AppOptions): void {
-  readJsonBody(request, options.maxBodyBytes).then(
-    (body) => {
-      if (body.kind === "too-large") {
-        const error = `request body is larger than the limit of ${options.maxBodyBytes} bytes (--max-body-bytes)`;
-        sendJson(response, 413, { error }, true);
-        return;
-      }
-      if (body.kind === "invalid") {
-        sendJson(response, 400, { error: "request body is not valid JSON: expected an AdmissionReview" });
-        return;
-      }
-      options.handleReview(body.value).then(
-        (result) => sendJson(response, result.status, result.body),
+  readJsonBody(request, options.maxBodyBytes, (body) => {
+    if (body.kind === "too-large") {
+      const error = `request body is larger than the limit of ${options.maxBodyBytes} bytes (--max-body-bytes)`;
+      sendJson(response, 413, { error }, true);
+      return;
+    }
+    if (body.kind === "invalid") {
+      sendJson(response, 400, { error: "request body is not valid JSON: expected an AdmissionReview" });
+      return;
+    }
+    if (body.kind === "failed") {
+      response.destroy();
+      return;
+    }
+    // Answered in the same turn as the body's last bytes when the cache knows the answer: the
+    // response then leaves with the read's own write batch.
+    let result: ReturnType<ReviewHandler>;
+    try {
+      result = options.handleReview(body.value);
+    } catch {
+      sendJson(response, 500, { error: "internal error" });
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (answer) => sendJson(response, answer.status, answer.body),
         () => sendJson(response, 500, { error: "internal error" }),
       );
-    },
-    () => response.destroy(),
-  );
+    } else {
+      sendJson(response, result.status, result.body);
+    }
+  });
 }
 
 function createExpressApp(options: AppOptions): Express {
@@ -84,41 +98,46 @@ function createExpressApp(options: AppOptions): Express {
   return app;
 }
 
-type BodyResult = { kind: "json"; value: unknown } | { kind: "too-large" } | { kind: "invalid" };
+type BodyResult =
+  | { kind: "json"; value: unknown }
+  | { kind: "too-large" }
+  | { kind: "invalid" }
+  | { kind: "failed" };
 
 /** Reads a JSON body of at most `limit` bytes. The API server always sends Content-Length. */
-function readJsonBody(request: IncomingMessage, limit: number): Promise<BodyResult> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(request.headers["content-length"] ?? Number.NaN);
-    if (declared > limit) {
-      request.resume();
-      resolve({ kind: "too-large" });
+function readJsonBody(request: IncomingMessage, limit: number, done: (body: BodyResult) => void): void {
+  const declared = Number(request.headers["content-length"] ?? Number.NaN);
+  if (declared > limit) {
+    request.resume();
+    done({ kind: "too-large" });
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  const finish = (body: BodyResult) => {
+    if (finished) return;
+    finished = true;
+    done(body);
+  };
+  request.on("data", (chunk: Buffer) => {
+    if (finished) return;
+    size += chunk.length;
+    if (size > limit) finish({ kind: "too-large" });
+    else chunks.push(chunk);
+  });
+  request.on("end", () => {
+    if (finished) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.concat(chunks, size).toString("utf8"));
+    } catch {
+      finish({ kind: "invalid" });
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    request.on("data", (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        resolve({ kind: "too-large" });
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on("end", () => {
-      if (done) return;
-      done = true;
-      try {
-        resolve({ kind: "json", value: JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as unknown });
-      } catch {
-        resolve({ kind: "invalid" });
-      }
-    });
-    request.on("error", reject);
+    finish({ kind: "json", value });
   });
+  request.on("error", () => finish({ kind: "failed" }));
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown, close = false): void {

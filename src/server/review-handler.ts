@@ -3,7 +3,11 @@
 
 import { decodeReview } from "../admission/decode.js";
 import { completeReview, denied } from "../admission/respond.js";
-import { ADMISSION_API_VERSION, type AdmissionReviewResponse } from "../admission/types.js";
+import {
+  ADMISSION_API_VERSION,
+  type AdmissionRequest,
+  type AdmissionReviewResponse,
+} from "../admission/types.js";
 import { type AdmissionOutcome, admit } from "../core/admit.js";
 import type { Policy } from "../core/policy.js";
 import type { SecretIndex } from "../core/secret-index.js";
@@ -30,43 +34,36 @@ export interface HandledReview {
   body: AdmissionReviewResponse | { error: string };
 }
 
-export type ReviewHandler = (body: unknown) => Promise<HandledReview>;
+/** Synchronous when the cache answers; a Promise only when a live store lookup is needed. */
+export type ReviewHandler = (body: unknown) => HandledReview | Promise<HandledReview>;
+
+const INTERNAL_ERROR =
+  "The secrets webhook failed to process this pod; nothing was changed. Retry, and report it to the cluster operator if it persists.";
 
 export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
   const { policy, index, refresh, logger, metrics } = deps;
-  return async (body) => {
-    const started = process.hrtime.bigint();
-    const decoded = decodeReview(body);
-    if (decoded.kind === "decode-error") {
-      metrics?.admissions.inc({ decision: "error", reason: "bad-request" });
-      logger.warn("bad admission review", { uid: decoded.uid, error: decoded.message });
-      const message = `Invalid AdmissionReview: ${decoded.message}`;
-      if (decoded.uid === undefined) return { status: 400, body: { error: message } };
-      return { status: 200, body: completeReview(decoded.apiVersion, decoded.uid, denied(400, message)) };
-    }
-    const { request, apiVersion } = decoded;
-    let outcome: AdmissionOutcome;
-    let lookup: string | undefined;
+
+  const decide = (request: AdmissionRequest): AdmissionOutcome => {
     try {
-      outcome = admit(request, policy, index);
-      if (outcome.missingIn && refresh) {
-        // A secret added a moment ago may not have reached the watch yet: look once, then decide.
-        lookup = await refresh(outcome.missingIn.namespace, outcome.missingIn.store);
-        metrics?.liveLookups.inc({ result: lookup });
-        if (lookup === "found") outcome = admit(request, policy, index);
-      }
+      return admit(request, policy, index);
     } catch (error) {
       logger.error("admission failed", { uid: request.uid, error: describeError(error) });
-      outcome = {
-        verdict: denied(
-          500,
-          "The secrets webhook failed to process this pod; nothing was changed. Retry, and report it to the cluster operator if it persists.",
-        ),
+      return {
+        verdict: denied(500, INTERNAL_ERROR),
         reason: "internal-error",
         owner: undefined,
         missingIn: undefined,
       };
     }
+  };
+
+  const finish = (
+    apiVersion: string,
+    request: AdmissionRequest,
+    outcome: AdmissionOutcome,
+    lookup: string | undefined,
+    started: bigint,
+  ): HandledReview => {
     const decision = outcome.verdict.allowed
       ? "allowed"
       : outcome.reason === "internal-error"
@@ -94,5 +91,31 @@ export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
       status: 200,
       body: completeReview(apiVersion || ADMISSION_API_VERSION, request.uid, outcome.verdict),
     };
+  };
+
+  return (body) => {
+    const started = process.hrtime.bigint();
+    const decoded = decodeReview(body);
+    if (decoded.kind === "decode-error") {
+      metrics?.admissions.inc({ decision: "error", reason: "bad-request" });
+      logger.warn("bad admission review", { uid: decoded.uid, error: decoded.message });
+      const message = `Invalid AdmissionReview: ${decoded.message}`;
+      if (decoded.uid === undefined) return { status: 400, body: { error: message } };
+      return { status: 200, body: completeReview(decoded.apiVersion, decoded.uid, denied(400, message)) };
+    }
+    const { request, apiVersion } = decoded;
+    const outcome = decide(request);
+    if (!outcome.missingIn || !refresh) return finish(apiVersion, request, outcome, undefined, started);
+    // A secret added a moment ago may not have reached the watch yet: look once, then decide.
+    return refresh(outcome.missingIn.namespace, outcome.missingIn.store).then(
+      (lookup) => {
+        metrics?.liveLookups.inc({ result: lookup });
+        return finish(apiVersion, request, lookup === "found" ? decide(request) : outcome, lookup, started);
+      },
+      () => {
+        metrics?.liveLookups.inc({ result: "error" });
+        return finish(apiVersion, request, outcome, "error", started);
+      },
+    );
   };
 }
