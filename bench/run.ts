@@ -425,12 +425,13 @@ async function soakBench(cluster: LocalCluster, work: string) {
     await new Promise((r) => setTimeout(r, 5000));
   }
   const result = await load;
-  const second = samples.filter((s) => s.t >= SOAK_SECONDS / 2);
-  const slope =
-    second.length > 1
-      ? ((second.at(-1)?.rssMb ?? 0) - (second[0]?.rssMb ?? 0)) /
-        (((second.at(-1)?.t ?? 0) - (second[0]?.t ?? 0)) / 60)
-      : Number.NaN;
+  // Least-squares slope over the second half: single samples swing with each garbage collection.
+  const second = samples.filter((sample) => sample.t >= SOAK_SECONDS / 2);
+  const meanT = second.reduce((a, b) => a + b.t, 0) / second.length;
+  const meanR = second.reduce((a, b) => a + b.rssMb, 0) / second.length;
+  const covariance = second.reduce((a, b) => a + (b.t - meanT) * (b.rssMb - meanR), 0);
+  const variance = second.reduce((a, b) => a + (b.t - meanT) ** 2, 0);
+  const slope = second.length > 2 && variance > 0 ? (covariance / variance) * 60 : Number.NaN;
   const out = {
     seconds: SOAK_SECONDS,
     requests: result.requests,

@@ -190,6 +190,128 @@ export const SERVE_OPTIONS = [
   { flag: "log-level", env: "LOG_LEVEL", default: "info", help: "debug, info, warn or error" },
 ] as const satisfies readonly OptionSpec[];
 
+const SHARED_WITH_API = new Set([
+  "bind-address",
+  "tls-cert-file",
+  "tls-key-file",
+  "tls-secret",
+  "tls-reload-interval-ms",
+  "manage-certificates",
+  "certificate-dns-names",
+  "certificate-ip-addresses",
+  "ca-validity",
+  "ca-renew-before",
+  "certificate-validity",
+  "certificate-renew-before",
+  "ca-overlap",
+  "certificate-check-interval",
+  "keep-alive-timeout-ms",
+  "shutdown-delay-ms",
+  "drain-timeout-ms",
+  "kubeconfig",
+  "log-level",
+]);
+
+/** Options of `api`, the secrets API: its own ports, the store namespace, the identity rule, and the TLS options of `serve`. */
+export const API_OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: "port",
+    env: "API_PORT",
+    default: "8444",
+    help: "HTTPS port of /api/v1/secrets, /healthz and /readyz",
+  },
+  {
+    flag: "metrics-port",
+    env: "API_METRICS_PORT",
+    default: "9091",
+    help: "plain-HTTP port for GET /metrics; 0 turns metrics off",
+  },
+  {
+    flag: "namespace",
+    env: "API_NAMESPACE",
+    default: "",
+    help: "namespace of the stores the API writes (required)",
+  },
+  {
+    flag: "username-prefix",
+    env: "API_USERNAME_PREFIX",
+    default: "",
+    help: "removed from authenticated user names to give the owner (e.g. system:serviceaccount:apolo-users:); callers without it are refused; empty: the user name is the owner",
+  },
+  ...SERVE_OPTIONS.filter((spec) => SHARED_WITH_API.has(spec.flag)),
+];
+
+export interface ApiConfig {
+  port: number;
+  metricsPort: number;
+  bindAddress: string;
+  namespace: string;
+  usernamePrefix: string;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  tlsReloadIntervalMs: number;
+  tlsSecret: { namespace: string; name: string } | undefined;
+  certificates: CertificateManagement | undefined;
+  keepAliveTimeoutMs: number;
+  shutdownDelayMs: number;
+  drainTimeoutMs: number;
+  kubeconfig: string | undefined;
+  logLevel: LogLevel;
+}
+
+export function apiHelp(): string {
+  const rows = API_OPTIONS.map(
+    (spec) =>
+      `  --${spec.flag.padEnd(26)} ${spec.help}\n  ${" ".repeat(28)} env ${envName(spec)}${spec.default ? `, default ${spec.default}` : ""}`,
+  );
+  return `Usage: apolo-secrets-webhook api [options]\n\nRuns the write-only secrets API over HTTPS.\n\n${rows.join("\n")}\n`;
+}
+
+function logLevelOf(name: string, text: string): LogLevel {
+  if (!["debug", "info", "warn", "error"].includes(text))
+    throw new ConfigError(`${name} must be debug, info, warn or error, got '${text}'`);
+  return text as LogLevel;
+}
+
+function parseApi(args: string[], env: Env): Command {
+  const values = parseOptions(args, API_OPTIONS);
+  if (values.help) return { command: "help", text: apiHelp() };
+  const { raw, named } = optionReader(API_OPTIONS, values, env);
+  const namespace = raw("namespace");
+  if (!DNS_LABEL.test(namespace)) {
+    throw new ConfigError(
+      `${named("namespace")} is required: the namespace whose store Secrets the API writes (got '${namespace}')`,
+    );
+  }
+  const tls = tlsSettings(raw, named, "");
+  const keepAliveTimeoutMs = integer(
+    named("keep-alive-timeout-ms"),
+    raw("keep-alive-timeout-ms"),
+    1_000,
+    3_600_000,
+  );
+  const config: ApiConfig = {
+    port: integer(named("port"), raw("port"), 0, 65535),
+    metricsPort: integer(named("metrics-port"), raw("metrics-port"), 0, 65535),
+    bindAddress: raw("bind-address"),
+    namespace,
+    usernamePrefix: raw("username-prefix"),
+    ...tls,
+    tlsReloadIntervalMs: integer(
+      named("tls-reload-interval-ms"),
+      raw("tls-reload-interval-ms"),
+      100,
+      3_600_000,
+    ),
+    keepAliveTimeoutMs,
+    shutdownDelayMs: integer(named("shutdown-delay-ms"), raw("shutdown-delay-ms"), 0, 600_000),
+    drainTimeoutMs: integer(named("drain-timeout-ms"), raw("drain-timeout-ms"), 0, 600_000),
+    kubeconfig: raw("kubeconfig") || undefined,
+    logLevel: logLevelOf(named("log-level"), raw("log-level")),
+  };
+  return { command: "api", config: Object.freeze(config) };
+}
+
 export interface ServeConfig {
   port: number;
   bindAddress: string;
@@ -244,6 +366,7 @@ export interface MutateConfig {
 export type Command =
   | { command: "serve"; config: Readonly<ServeConfig> }
   | { command: "mutate"; config: Readonly<MutateConfig> }
+  | { command: "api"; config: Readonly<ApiConfig> }
   | { command: "help"; text: string };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -331,32 +454,45 @@ export function mainHelp(): string {
 
 Commands:
   serve    run the admission webhook (HTTPS) and its metrics endpoint
+  api      run the write-only secrets API users manage their secrets with
   mutate   explain offline what the webhook does with a pod
 
 Run 'apolo-secrets-webhook <command> --help' for the options of each.
 `;
 }
 
-function parseServe(args: string[], env: Env): Command {
-  const { values } = parseArgs({
+type Raw = (flag: string) => string;
+
+/** Reads options from parsed flags, then the environment, then defaults; names them for errors. */
+function optionReader(
+  specs: readonly OptionSpec[],
+  values: Record<string, string | boolean | undefined>,
+  env: Env,
+) {
+  const spec = (flag: string) => specs.find((s) => s.flag === flag) as OptionSpec;
+  const raw: Raw = (flag) => {
+    const fromFlag = values[flag];
+    if (typeof fromFlag === "string") return fromFlag;
+    return env[envName(spec(flag))] ?? spec(flag).default;
+  };
+  const named = (flag: string) => `--${flag} (${envName(spec(flag))})`;
+  return { raw, named };
+}
+
+function parseOptions(args: string[], specs: readonly OptionSpec[]) {
+  return parseArgs({
     args,
     options: {
-      ...Object.fromEntries(SERVE_OPTIONS.map((spec) => [spec.flag, { type: "string" as const }])),
+      ...Object.fromEntries(specs.map((spec) => [spec.flag, { type: "string" as const }])),
       help: { type: "boolean" as const, short: "h" },
     },
     strict: true,
     allowPositionals: false,
-  });
-  if (values.help) return { command: "help", text: serveHelp() };
-  const raw = (flag: (typeof SERVE_OPTIONS)[number]["flag"]): string => {
-    const spec = SERVE_OPTIONS.find((s) => s.flag === flag) as OptionSpec;
-    const fromFlag = (values as Record<string, string | boolean | undefined>)[flag];
-    if (typeof fromFlag === "string") return fromFlag;
-    return env[envName(spec)] ?? spec.default;
-  };
-  const named = (flag: string) =>
-    `--${flag} (${envName(SERVE_OPTIONS.find((s) => s.flag === flag) as OptionSpec)})`;
+  }).values as Record<string, string | boolean | undefined>;
+}
 
+/** The serving certificate settings both servers share. */
+function tlsSettings(raw: Raw, named: (flag: string) => string, webhookConfigurationName: string) {
   const tlsCertFile = raw("tls-cert-file");
   const tlsKeyFile = raw("tls-key-file");
   const tlsSecretText = raw("tls-secret");
@@ -390,7 +526,7 @@ function parseServe(args: string[], env: Env): Command {
       );
     }
     certificates = {
-      webhookConfigurationName: raw("webhook-configuration-name"),
+      webhookConfigurationName,
       dnsNames,
       ipAddresses,
       caValidityMs: duration(named("ca-validity"), raw("ca-validity")),
@@ -414,6 +550,18 @@ function parseServe(args: string[], env: Env): Command {
       );
     }
   }
+  return { tlsCertFile, tlsKeyFile, tlsSecret, certificates };
+}
+
+function parseServe(args: string[], env: Env): Command {
+  const values = parseOptions(args, SERVE_OPTIONS);
+  if (values.help) return { command: "help", text: serveHelp() };
+  const { raw, named } = optionReader(SERVE_OPTIONS, values, env);
+  const { tlsCertFile, tlsKeyFile, tlsSecret, certificates } = tlsSettings(
+    raw,
+    named,
+    raw("webhook-configuration-name"),
+  );
   const logLevel = raw("log-level");
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new ConfigError(`${named("log-level")} must be debug, info, warn or error, got '${logLevel}'`);
@@ -514,18 +662,105 @@ export function parseCommand(argv: readonly string[], env: Env): Command {
         return parseServe(rest, env);
       case "mutate":
         return parseMutate(rest, env);
+      case "api":
+        return parseApi(rest, env);
       case undefined:
       case "help":
       case "--help":
       case "-h":
         return { command: "help", text: mainHelp() };
       default:
-        throw new ConfigError(`unknown command '${command}'; the commands are serve and mutate (see --help)`);
+        throw new ConfigError(
+          `unknown command '${command}'; the commands are serve, api and mutate (see --help)`,
+        );
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     // parseArgs errors (unknown flag, missing value) already read well.
     if (error instanceof Error && "code" in error) throw new ConfigError(error.message);
     throw error;
+  }
+}
+
+/** `apolo-secret`: the user's command for the secrets API. */
+export interface SecretCliConfig {
+  action: "add" | "ls" | "rm" | "help";
+  key: string | undefined;
+  /** A literal value, or a file path when written @path. */
+  value: { literal: string } | { file: string } | undefined;
+  server: string | undefined;
+  token: string | undefined;
+  caFile: string | undefined;
+  kubeconfig: string | undefined;
+}
+
+export function secretCliHelp(): string {
+  return `Usage: apolo-secret <command> [options]
+
+Manage your secrets. Values can be added and removed, never read back.
+
+  apolo-secret add KEY VALUE        add or overwrite secret KEY with VALUE
+  apolo-secret add KEY @path/file   ... with the contents of a file (any bytes)
+  apolo-secret ls                   list your secrets' names
+  apolo-secret rm KEY               remove secret KEY
+
+Options (or environment):
+  --server URL      the secrets API, e.g. https://secrets.example.com   (APOLO_SECRETS_SERVER)
+  --token TOKEN     your bearer token; default: the current kubeconfig user's token (APOLO_SECRETS_TOKEN)
+  --ca-file FILE    CA certificate to trust for the server (APOLO_SECRETS_CA_FILE)
+  --kubeconfig FILE kubeconfig to take the token from (KUBECONFIG, else ~/.kube/config)
+
+Exit codes: 0 done; 1 refused by the server (the message says why); 2 bad usage; 3 cannot reach
+the server or no credentials.
+`;
+}
+
+export function parseSecretCommand(argv: readonly string[], env: Env): SecretCliConfig {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        server: { type: "string" },
+        token: { type: "string" },
+        "ca-file": { type: "string" },
+        kubeconfig: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  const common = {
+    server: (values.server as string | undefined) ?? env.APOLO_SECRETS_SERVER,
+    token: (values.token as string | undefined) ?? env.APOLO_SECRETS_TOKEN,
+    caFile: (values["ca-file"] as string | undefined) ?? env.APOLO_SECRETS_CA_FILE,
+    kubeconfig: (values.kubeconfig as string | undefined) ?? env.KUBECONFIG?.split(":")[0],
+  };
+  const [action, key, value, ...extra] = positionals;
+  if (values.help || action === undefined || action === "help")
+    return { action: "help", key: undefined, value: undefined, ...common };
+  if (extra.length > 0) throw new ConfigError(`too many arguments: ${extra.join(" ")}`);
+  switch (action) {
+    case "add":
+      if (key === undefined || value === undefined)
+        throw new ConfigError("usage: apolo-secret add KEY VALUE  (or add KEY @path/to/file)");
+      return {
+        action,
+        key,
+        value: value.startsWith("@") ? { file: value.slice(1) } : { literal: value },
+        ...common,
+      };
+    case "rm":
+      if (key === undefined || value !== undefined) throw new ConfigError("usage: apolo-secret rm KEY");
+      return { action, key, value: undefined, ...common };
+    case "ls":
+      if (key !== undefined) throw new ConfigError("usage: apolo-secret ls");
+      return { action, key: undefined, value: undefined, ...common };
+    default:
+      throw new ConfigError(`unknown command '${action}'; the commands are add, ls and rm (see --help)`);
   }
 }

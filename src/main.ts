@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Entry point: parses the command line and runs `serve` (the webhook) or `mutate` (offline).
+// Entry point: parses the command line and runs `serve` (the webhook), `api` (the secrets API)
+// or `mutate` (offline).
 
 import { runMutate } from "./cli/mutate.js";
 import { ConfigError, parseCommand } from "./config.js";
@@ -33,6 +34,15 @@ async function main(): Promise<number> {
         stdout: (text) => process.stdout.write(text),
         stderr: (text) => process.stderr.write(text),
       });
+    case "api":
+      try {
+        const { serveApi } = await import("./serve-api.js");
+        await serveApi(command.config);
+      } catch (error) {
+        process.stderr.write(`error: cannot start the secrets API: ${describeError(error)}\n`);
+        return 1;
+      }
+      return -1;
     case "serve":
       try {
         const { serve } = await import("./serve.js");

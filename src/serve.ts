@@ -2,7 +2,6 @@
 // optionally managed) → HTTPS and metrics; signals. Loaded only by `serve`, so the offline command
 // starts without the Kubernetes client.
 
-import { SecretCertificateSource } from "./certs/secret-source.js";
 import type { ServeConfig } from "./config.js";
 import type { Policy } from "./core/policy.js";
 import { inClusterAccess, KubeClient, kubeconfigAccess } from "./kube/api-client.js";
@@ -12,7 +11,8 @@ import { WebhookHttpsServer } from "./server/https-server.js";
 import { createLogger, describeError } from "./server/logger.js";
 import { createMetrics, createMetricsServer } from "./server/metrics.js";
 import { createReviewHandler } from "./server/review-handler.js";
-import { checkCertificatePair, type LoadedCertificate, TlsReloader } from "./server/tls-reloader.js";
+import type { LoadedCertificate } from "./server/tls-reloader.js";
+import { startServingCertificate } from "./serving-certificate.js";
 
 function kubeClient(kubeconfig: string | undefined): KubeClient {
   return new KubeClient(kubeconfig ? kubeconfigAccess(kubeconfig) : inClusterAccess());
@@ -63,9 +63,6 @@ export async function serve(config: ServeConfig): Promise<void> {
   let listening: Promise<void> | undefined;
   const useCertificate = (loaded: LoadedCertificate) => {
     certificate = loaded;
-    metrics.tlsReloads.inc({ result: "loaded" });
-    metrics.certificateExpiry.set(loaded.notAfter.getTime() / 1000);
-    logger.info("serving certificate loaded", { notAfter: loaded.notAfter.toISOString() });
     if (server) {
       server.setCertificate({ cert: loaded.cert, key: loaded.key });
       return;
@@ -93,76 +90,7 @@ export async function serve(config: ServeConfig): Promise<void> {
       },
     );
   };
-  const rejectCertificate = (error: unknown) => {
-    metrics.tlsReloads.inc({ result: "rejected" });
-    logger.warn("serving certificate not (re)loaded; keeping the current one", {
-      error: describeError(error),
-    });
-  };
-
-  let stopCertificates: () => Promise<void> | void;
-  if (config.tlsSecret) {
-    const { namespace, name } = config.tlsSecret;
-    const source = new SecretCertificateSource(kubeConfig, namespace, name, config.tlsReloadIntervalMs, {
-      onPair: (cert, key) => {
-        try {
-          useCertificate(checkCertificatePair(cert, key, `Secret ${namespace}/${name}`));
-        } catch (error) {
-          rejectCertificate(error);
-        }
-      },
-      onError: (error) => logger.warn("serving certificate Secret not usable yet", { error }),
-    });
-    const managed = config.certificates;
-    // Loaded only when used: certificate generation brings in an X.509 library.
-    const { CertificateRotator } = managed
-      ? await import("./certs/rotator.js")
-      : { CertificateRotator: undefined };
-    const rotator =
-      managed && CertificateRotator
-        ? new CertificateRotator(kubeConfig, {
-            namespace,
-            secretName: name,
-            webhookConfigurationName: managed.webhookConfigurationName,
-            intervalMs: managed.checkIntervalMs,
-            policy: {
-              caValidityMs: managed.caValidityMs,
-              caRenewBeforeMs: managed.caRenewBeforeMs,
-              servingValidityMs: managed.certificateValidityMs,
-              servingRenewBeforeMs: managed.certificateRenewBeforeMs,
-              overlapMs: managed.caOverlapMs,
-              caCommonName: "apolo-secrets-webhook CA",
-              serving: {
-                commonName: managed.dnsNames[0] ?? managed.ipAddresses[0] ?? "apolo-secrets-webhook",
-                dnsNames: managed.dnsNames,
-                ipAddresses: managed.ipAddresses,
-              },
-            },
-            onEvent: (event) => {
-              if (event.kind === "error")
-                logger.warn("certificate rotation failed; retrying", { error: event.error });
-              else logger.info(`certificates ${event.kind}`, event);
-              // A new pair is in the Secret: read it now rather than at the next poll.
-              if (event.kind === "rotated") void source.poll();
-            },
-          })
-        : undefined;
-    rotator?.start();
-    source.start();
-    stopCertificates = async () => {
-      source.stop();
-      await rotator?.stop();
-    };
-  } else {
-    const tls = new TlsReloader(config.tlsCertFile, config.tlsKeyFile, config.tlsReloadIntervalMs, {
-      onLoad: useCertificate,
-      onReject: rejectCertificate,
-    });
-    // Missing files are not fatal: a Secret volume may be filled after the pod starts.
-    await tls.load().catch(rejectCertificate);
-    tls.start();
-    stopCertificates = () => tls.stop();
-  }
+  const stopCertificates = await startServingCertificate(config, kubeConfig, logger, metrics, useCertificate);
 
   const metricsServer = config.metricsPort > 0 ? createMetricsServer(metrics.registry, readiness) : undefined;
   cache.start();

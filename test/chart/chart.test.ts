@@ -64,6 +64,16 @@ const COMBINATIONS: Record<string, string[]> = {
     "networkPolicy.apiServerCidrs={10.0.0.1/32}",
     "metrics.serviceMonitor.enabled=true",
   ],
+  "secrets API": [
+    "api.enabled=true",
+    "api.namespace=platform-jobs",
+    "api.usernamePrefix=system:serviceaccount:apolo-users:",
+  ],
+  "secrets API with cert-manager": [
+    "api.enabled=true",
+    "api.namespace=platform-jobs",
+    "certificates.mode=cert-manager",
+  ],
   "development URL, no PDB, existing service account, priority": [
     "webhook.clientConfigUrl=https://127.0.0.1:8443/mutate",
     "podDisruptionBudget.enabled=false",
@@ -221,6 +231,40 @@ describe("helm template", () => {
     expect(dev.some((x) => x.kind === "PodDisruptionBudget" || x.kind === "ServiceAccount")).toBe(false);
     expect(deployment(dev).template.spec.serviceAccountName).toBe("existing");
     expect(deployment(dev).template.spec.priorityClassName).toBe("system-cluster-critical");
+  });
+});
+
+describe("the secrets API (api.enabled)", () => {
+  it("runs `api` with write-only access to stores in its one namespace and token reviews, nothing else", () => {
+    const m = render(COMBINATIONS["secrets API"] as string[]);
+    const deploymentSpec = find(m, "Deployment", "asw-apolo-secrets-webhook-api").spec as DeploymentSpec & {
+      template: { spec: { containers: Array<Container & { args: string[] }> } };
+    };
+    const apiContainer = deploymentSpec.template.spec.containers[0];
+    expect(apiContainer?.args).toEqual(["api"]);
+    expect(apiContainer?.env.find((e) => e.name === "APOLO_SECRETS_WEBHOOK_API_NAMESPACE")?.value).toBe(
+      "platform-jobs",
+    );
+    expect(apiContainer?.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    });
+    const writer = find(m, "Role", "asw-apolo-secrets-webhook-api-write-stores");
+    expect(writer.metadata.namespace).toBe("platform-jobs");
+    expect(writer.rules).toEqual([
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get", "create", "update"] },
+    ]);
+    expect(find(m, "ClusterRole", "asw-apolo-secrets-webhook-api-token-review").rules).toEqual([
+      { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+    ]);
+    expect(find(m, "Service", "asw-apolo-secrets-webhook-api")).toBeDefined();
+    expect(render().some((x) => x.metadata.name.includes("-api"))).toBe(false);
+  });
+
+  it("needs the namespace it writes to", () => {
+    expect(() => render(["api.enabled=true"])).toThrow(
+      /api\.namespace is required when api\.enabled is true/,
+    );
   });
 });
 

@@ -47,16 +47,22 @@ done
 build etcd "$etcd_version" "$here/tools/etcd" go.etcd.io/etcd/server/v3
 build kube-apiserver "$kube_version" "$here/tools/kubernetes" k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build kubectl "$kube_version" "$here/tools/kubernetes" k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
-# Helm reports its own version from this variable (v3.x charts check it); the Kubernetes version
-# it assumes offline is passed with --kube-version where it matters.
-build helm "$helm_version" "$here/tools/helm" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$helm_version"
+# Helm reports its own version from these variables, and assumes the Kubernetes version of its
+# client-go (v0.37 → 1.37, as upstream's Makefile sets it) when `helm template` is given none.
+# "-r2" in the cached name: the recipe changed (the Kubernetes version flags were added).
+helm_kube_minor="$(awk '$1=="k8s.io/client-go" {split($2, v, "."); print v[2]}' "$here/tools/helm/go.mod")"
+helm_ldflags="-X helm.sh/helm/v3/internal/version.version=$helm_version"
+for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+  helm_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$helm_kube_minor"
+done
+build helm "$helm_version-r2" "$here/tools/helm" helm.sh/helm/v3/cmd/helm "$helm_ldflags"
 
 # Stable names for the harness: a small env file it sources.
 cat >"$cache/versions.env" <<ENV
 ETCD_BIN=$cache/etcd-$etcd_version
 KUBE_APISERVER_BIN=$cache/kube-apiserver-$kube_version
 KUBECTL_BIN=$cache/kubectl-$kube_version
-HELM_BIN=$cache/helm-$helm_version
+HELM_BIN=$cache/helm-$helm_version-r2
 HELM_VERSION=$helm_version
 ETCD_VERSION=$etcd_version
 KUBE_VERSION=$kube_version

@@ -21,6 +21,7 @@ export interface ToolPaths {
 export const USERS = {
   admin: { name: "admin", groups: ["system:masters"] },
   webhook: { name: "apolo-secrets-webhook", groups: [] },
+  api: { name: "apolo-secrets-api", groups: [] },
   platform: { name: "platform-submitter", groups: ["apolo:platform"] },
   alice: { name: "alice", groups: ["apolo:users"] },
   bob: { name: "bob", groups: ["apolo:users"] },
@@ -141,6 +142,38 @@ metadata: {name: e2e-secrets-webhook-reader}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-secrets-webhook-reader}
 subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: User, name: apolo-secrets-webhook}
+---
+# The secrets API: token reviews, and read-modify-write of store Secrets (never list or watch).
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: e2e-secrets-api}
+rules:
+- apiGroups: [authentication.k8s.io]
+  resources: [tokenreviews]
+  verbs: [create]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, create, update]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: e2e-secrets-api}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-secrets-api}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: apolo-secrets-api}
+---
+# Platform users as the secrets API sees them: service accounts whose tokens the CLI sends.
+apiVersion: v1
+kind: Namespace
+metadata: {name: apolo-users}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: alice, namespace: apolo-users}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: bob, namespace: apolo-users}
 `;
 
 export function kubectl(plane: ControlPlane, user: UserKey, args: string[], input?: string): string {

@@ -1,10 +1,15 @@
-// `make demo`: the main job on a local control plane. Stores for alice and bob, job pods submitted
+// `make demo`: the main job on a local control plane. alice and bob add secrets with apolo-secret
+// through the secrets API; job pods submitted
 // the way the platform submits them, the stored result and the refusals, printed; then teardown.
 // Exits 0 only when every step behaved as described. `make up` keeps the cluster until Ctrl-C.
 
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { type ControlPlane, USERS } from "./control-plane.js";
 import { type LocalCluster, startLocalCluster, stopLocalCluster } from "./harness.js";
+import { type SecretsApi, startSecretsApi, userToken } from "./secrets-api.js";
 import { SERVED_NAMESPACE_LABEL } from "./webhook.js";
 
 const mode = process.argv[2] === "up" ? "up" : "demo";
@@ -63,19 +68,19 @@ async function refusedWith(call: Promise<unknown>): Promise<{ code: number; mess
   }
 }
 
-async function storeFor(admin: CoreV1Api, owner: string, keys: string[]): Promise<void> {
-  await admin.createNamespacedSecret({
-    namespace: NAMESPACE,
-    body: {
-      metadata: {
-        name: `user--${owner}--secrets`,
-        labels: { "platform.neuromation.io/secret-api-org-name": "demo" },
-      },
-      type: "Opaque",
-      data: Object.fromEntries(keys.map((k) => [k, Buffer.from(`demo value of ${k}`).toString("base64")])),
+/** `apolo-secret ARGS` as USER, the way a platform user runs it; prints the command and its output. */
+function secretCli(secretsApi: SecretsApi, token: string, user: string, args: string[]): void {
+  say(`  ${user}$ apolo-secret ${args.join(" ")}`);
+  const out = execFileSync(join(import.meta.dirname, "../../bin/apolo-secret"), args, {
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      APOLO_SECRETS_SERVER: secretsApi.url,
+      APOLO_SECRETS_TOKEN: token,
+      APOLO_SECRETS_CA_FILE: secretsApi.caFile,
     },
   });
-  say(`  secret ls (${owner}): ${keys.join(", ")}`);
+  for (const line of out.trimEnd().split("\n")) say(`    ${line}`);
 }
 
 async function showRefusal(
@@ -107,9 +112,19 @@ async function runDemo(cluster: LocalCluster): Promise<void> {
     body: { metadata: { name: "default" } },
   });
 
-  say(bold("\nStores (key names only; values never leave the API server)"));
-  await storeFor(admin, "alice", ["db_password", "hf_token", "gcp-key"]);
-  await storeFor(admin, "bob", ["db_password"]);
+  say(
+    bold("\nUsers add their secrets with apolo-secret (the write-only secrets API; values never come back)"),
+  );
+  const secretsApi = await startSecretsApi(plane, NAMESPACE);
+  const alice = userToken(plane, "alice");
+  const bobToken = userToken(plane, "bob");
+  const keyFile = join(cluster.dir, "gcp-key.json");
+  writeFileSync(keyFile, JSON.stringify({ type: "service_account", private_key: "demo" }));
+  secretCli(secretsApi, alice, "alice", ["add", "db_password", "pa55w0rd"]);
+  secretCli(secretsApi, alice, "alice", ["add", "hf_token", "hf_demo_token"]);
+  secretCli(secretsApi, alice, "alice", ["add", "gcp-key", `@${keyFile}`]);
+  secretCli(secretsApi, bobToken, "bob", ["add", "db_password", "bobs-password"]);
+  secretCli(secretsApi, alice, "alice", ["ls"]);
 
   say(bold(`\nalice's job, submitted by the platform (${USERS.platform.name})`));
   say("  --env DB_PASSWORD=secret:db_password --env HF_TOKEN=secret:hf_token");

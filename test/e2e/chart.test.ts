@@ -195,6 +195,8 @@ describe.runIf(local !== undefined)("the Helm chart on the API server", () => {
         "webhook.scope=project",
         "webhook.trustedUsers={system:serviceaccount:platform:api}",
         "webhook.namespaces={chart-a,chart-b}",
+        "api.enabled=true",
+        "api.namespace=chart-a",
       ],
       [
         "certificates.mode=cert-manager",

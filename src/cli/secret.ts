@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// `apolo-secret`: add, list and remove the caller's secrets through the secrets API. Values go
+// from the command line or a file straight to the server (binary-safe); nothing reads them back.
+
+import { readFileSync } from "node:fs";
+import { request } from "node:https";
+import { homedir } from "node:os";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, parseSecretCommand, type SecretCliConfig, secretCliHelp } from "../config.js";
+
+class CliError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The current kubeconfig user's bearer token, when it has one. */
+function kubeconfigToken(file: string | undefined): string | undefined {
+  const path = file ?? `${homedir()}/.kube/config`;
+  let config: {
+    "current-context"?: string;
+    contexts?: Array<{ name: string; context: { user: string } }>;
+    users?: Array<{ name: string; user: { token?: string } }>;
+  };
+  try {
+    config = parseYaml(readFileSync(path, "utf8")) as typeof config;
+  } catch {
+    return undefined;
+  }
+  const user = config.contexts?.find((c) => c.name === config["current-context"])?.context.user;
+  return config.users?.find((u) => u.name === user)?.user.token;
+}
+
+function call(
+  config: SecretCliConfig,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  if (!config.server) throw new CliError(3, "no server: pass --server URL or set APOLO_SECRETS_SERVER");
+  const token = config.token ?? kubeconfigToken(config.kubeconfig);
+  if (!token)
+    throw new CliError(
+      3,
+      "no credentials: pass --token, set APOLO_SECRETS_TOKEN, or use a kubeconfig whose user has a token",
+    );
+  let ca: Buffer | undefined;
+  if (config.caFile) {
+    try {
+      ca = readFileSync(config.caFile);
+    } catch {
+      throw new CliError(2, `cannot read the CA file '${config.caFile}'`);
+    }
+  }
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL(path, config.server),
+      {
+        method,
+        ...(ca ? { ca } : {}),
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: "application/json",
+          ...(payload ? { "content-type": "application/json" } : {}),
+        },
+        timeout: 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: Record<string, unknown> = {};
+          try {
+            json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+          } catch {
+            json = { error: text.slice(0, 200) };
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("no answer in 30 s")));
+    req.on("error", (error) => reject(new CliError(3, `cannot reach ${config.server}: ${error.message}`)));
+    req.end(payload);
+  });
+}
+
+function refused(status: number, json: Record<string, unknown>): never {
+  const message = typeof json.error === "string" ? json.error : `HTTP ${status}`;
+  const hint = status === 401 ? " (check your token)" : "";
+  throw new CliError(status === 401 ? 3 : 1, `${message}${hint}`);
+}
+
+async function run(config: SecretCliConfig, out: (text: string) => void): Promise<void> {
+  switch (config.action) {
+    case "help":
+      out(secretCliHelp());
+      return;
+    case "add": {
+      let bytes: Buffer;
+      if (config.value && "file" in config.value) {
+        try {
+          bytes = readFileSync(config.value.file);
+        } catch {
+          throw new CliError(2, `cannot read '${config.value.file}'`);
+        }
+      } else {
+        bytes = Buffer.from(config.value?.literal ?? "", "utf8");
+      }
+      const answer = await call(config, "POST", "/api/v1/secrets", {
+        key: config.key,
+        value: bytes.toString("base64"),
+      });
+      if (answer.status !== 201) refused(answer.status, answer.json);
+      out(`added secret '${config.key}' (${bytes.length} bytes)\n`);
+      return;
+    }
+    case "ls": {
+      const answer = await call(config, "GET", "/api/v1/secrets");
+      if (answer.status !== 200) refused(answer.status, answer.json);
+      const keys = ((answer.json.secrets as Array<{ key: string }> | undefined) ?? []).map((s) => s.key);
+      out(`KEY\n${keys.map((k) => `${k}\n`).join("")}`);
+      return;
+    }
+    case "rm": {
+      const answer = await call(config, "DELETE", `/api/v1/secrets/${encodeURIComponent(config.key ?? "")}`);
+      if (answer.status !== 204) refused(answer.status, answer.json);
+      out(`removed secret '${config.key}'\n`);
+      return;
+    }
+  }
+}
+
+try {
+  await run(parseSecretCommand(process.argv.slice(2), process.env), (text) => process.stdout.write(text));
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`apolo-secret: ${error.message}\n`);
+    process.exitCode = 2;
+  } else if (error instanceof CliError) {
+    process.stderr.write(`apolo-secret: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`apolo-secret: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 3;
+  }
+}

@@ -1,0 +1,49 @@
+// Bearer tokens checked with the Kubernetes TokenReview API. Results are kept for a short time,
+// keyed by a hash of the token (never the token itself), so a burst of calls costs one review.
+
+import { createHash } from "node:crypto";
+import type { KubeClient } from "../kube/api-client.js";
+
+export interface Identity {
+  username: string;
+  groups: readonly string[];
+}
+
+interface TokenReviewStatus {
+  status?: { authenticated?: boolean; user?: { username?: string; groups?: string[] }; error?: string };
+}
+
+export class TokenReviewer {
+  readonly #api: KubeClient;
+  readonly #ttlMs: number;
+  readonly #cache = new Map<string, { identity: Identity | undefined; until: number }>();
+
+  constructor(api: KubeClient, ttlMs = 10_000) {
+    this.#api = api;
+    this.#ttlMs = ttlMs;
+  }
+
+  /** The identity behind a token, or undefined when the API server does not accept it. */
+  async review(token: string): Promise<Identity | undefined> {
+    const id = createHash("sha256").update(token).digest("base64url");
+    const now = Date.now();
+    const cached = this.#cache.get(id);
+    if (cached && cached.until > now) return cached.identity;
+    const answer = await this.#api.request<TokenReviewStatus>(
+      "POST",
+      "/apis/authentication.k8s.io/v1/tokenreviews",
+      {
+        body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } },
+        timeoutMs: 5_000,
+      },
+    );
+    const user = answer.status?.user;
+    const identity =
+      answer.status?.authenticated && user?.username
+        ? { username: user.username, groups: user.groups ?? [] }
+        : undefined;
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(id, { identity, until: now + this.#ttlMs });
+    return identity;
+  }
+}

@@ -1,0 +1,65 @@
+// The secrets API as a real process (`apolo-secrets-webhook api`) for tests and the demo, and
+// the users' tokens (service accounts alice and bob, as the platform's identity rule maps them).
+
+import { join } from "node:path";
+import { issueCert } from "../support/certs.js";
+import { type ControlPlane, kubectl } from "./control-plane.js";
+import { freePort, type Managed, startProcess, tail, waitFor } from "./processes.js";
+
+export const API_NAMESPACE = "platform-jobs";
+export const USERS_NAMESPACE = "apolo-users";
+export const USERNAME_PREFIX = `system:serviceaccount:${USERS_NAMESPACE}:`;
+const BIN = join(import.meta.dirname, "../../bin/apolo-secrets-webhook");
+
+export interface SecretsApi {
+  url: string;
+  metricsPort: number;
+  caFile: string;
+  managed: Managed;
+}
+
+export async function startSecretsApi(plane: ControlPlane, namespace = API_NAMESPACE): Promise<SecretsApi> {
+  const cert = issueCert(plane.ca, {
+    name: "secrets-api",
+    commonName: "secrets-api",
+    ips: ["127.0.0.1"],
+    usage: "server",
+  });
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const managed = startProcess(plane.dir, plane.pidFile, {
+    name: "secrets-api",
+    command: BIN,
+    args: [
+      "api",
+      "--bind-address=127.0.0.1",
+      `--port=${port}`,
+      `--metrics-port=${metricsPort}`,
+      `--tls-cert-file=${cert.certFile}`,
+      `--tls-key-file=${cert.keyFile}`,
+      `--kubeconfig=${plane.kubeconfigs.api}`,
+      `--namespace=${namespace}`,
+      `--username-prefix=${USERNAME_PREFIX}`,
+      "--shutdown-delay-ms=0",
+    ],
+  });
+  await waitFor(
+    "secrets API ready",
+    async () =>
+      (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
+        .then((r) => r.status)
+        .catch(() => 0)) === 200
+        ? true
+        : undefined,
+    30_000,
+    100,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n--- secrets-api log ---\n${tail(managed.logFile)}`);
+  });
+  return { url: `https://127.0.0.1:${port}`, metricsPort, caFile: plane.ca.certFile, managed };
+}
+
+/** A bearer token of a platform user (a service account in the users' namespace). */
+export function userToken(plane: ControlPlane, user: string): string {
+  return kubectl(plane, "admin", ["create", "token", user, "-n", USERS_NAMESPACE, "--duration=1h"]).trim();
+}
