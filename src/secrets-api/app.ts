@@ -11,7 +11,7 @@ import express, {
 } from "express";
 import { isValidSecretName, SECRET_NAME_RULE } from "../core/reference.js";
 import { type OwnerMapping, ownerOf } from "./owner-mapping.js";
-import type { StoreWriter } from "./store-writer.js";
+import { StoreFullError, type StoreWriter } from "./store-writer.js";
 import type { Identity } from "./token-review.js";
 
 /** The platform's limit on one secret's value. */
@@ -189,6 +189,10 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
   const onError: ErrorRequestHandler = (error: unknown, _request, response, _next) => {
     if (error instanceof HttpError) {
       response.status(error.status).json({ error: error.message });
+      return;
+    }
+    if (error instanceof StoreFullError) {
+      response.status(413).json({ error: error.message });
       return;
     }
     const type = typeof error === "object" && error !== null && "type" in error ? String(error.type) : "";

@@ -11,6 +11,9 @@ export const STORE_LABELS = {
 };
 const MAX_ATTEMPTS = 20;
 
+/** The store would exceed what one Kubernetes Secret can hold (1 MiB of data in all). */
+export class StoreFullError extends Error {}
+
 interface SecretObject {
   apiVersion?: string;
   kind?: string;
@@ -93,6 +96,16 @@ export class StoreWriter {
         }
         return true;
       } catch (error) {
+        // A Secret holds at most 1 MiB of data, all keys together; the API server says so with 422.
+        if (
+          error instanceof KubeError &&
+          error.status === 422 &&
+          /at most \d+ bytes|too long/i.test(error.message)
+        ) {
+          throw new StoreFullError(
+            "your secrets together would exceed 1 MiB, the most one store can hold: remove some first",
+          );
+        }
         // 409: someone else changed (or created) the store since we read it; read again.
         if (error instanceof KubeError && error.status === 409) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));

@@ -214,9 +214,15 @@ describe.runIf(local !== undefined)("the secrets API and apolo-secret", () => {
     expect(tooBig.stderr).toBe(
       "apolo-secret: the value of 'big' is larger than 1 MiB, the limit of a secret\n",
     );
+    // A value of exactly 1 MiB fits an otherwise empty store; a store holds 1 MiB in all.
     const exact = join(work, "exact.bin");
     writeFileSync(exact, randomBytes(1024 * 1024));
-    expect((await cli("alice", ["add", "exactly_1MiB", `@${exact}`])).code).toBe(0);
+    expect((await cli("bob", ["add", "exactly_1MiB", `@${exact}`])).code).toBe(0);
+    const full = await cli("alice", ["add", "exactly_1MiB", `@${exact}`]);
+    expect(full.code).toBe(1);
+    expect(full.stderr).toBe(
+      "apolo-secret: your secrets together would exceed 1 MiB, the most one store can hold: remove some first\n",
+    );
 
     const usage = await cli("alice", ["add", "only-key"]);
     expect(usage.code).toBe(2);
