@@ -57,7 +57,7 @@ describe("parseCommand serve", () => {
 
   it("refuses an unknown command", () => {
     expect(() => parseCommand(["serv"], {})).toThrow(
-      /unknown command 'serv'; the commands are serve and mutate/,
+      /unknown command 'serv'; the commands are serve, api and mutate/,
     );
   });
 });

@@ -171,7 +171,7 @@ describe("apolo-secrets-webhook mutate", () => {
 
   it("documents both commands in --help", async () => {
     const top = await run(BIN, ["--help"]);
-    expect(top.stdout).toMatch(/serve .*\n.*mutate/);
+    expect(top.stdout).toMatch(/serve .*\n.*api .*\n.*mutate/);
     const help = await run(BIN, ["mutate", "--help"]);
     expect(help.stdout).toContain("--secrets FILE");
     const serve = await run(BIN, ["serve", "--help"]);
