@@ -164,6 +164,8 @@ describe("helm template", () => {
     expect(env(m, "TLS_SECRET")).toBe("apolo-system/asw-apolo-secrets-webhook-tls");
     expect(env(m, "MANAGE_CERTIFICATES")).toBe("true");
     expect(env(m, "CERTIFICATE_DNS_NAMES")).toContain("asw-apolo-secrets-webhook.apolo-system.svc");
+    const tuned = render(["extraEnv[0].name=NODE_OPTIONS", "extraEnv[0].value=--max-old-space-size=192"]);
+    expect(container(tuned).env.at(-1)).toEqual({ name: "NODE_OPTIONS", value: "--max-old-space-size=192" });
   });
 
   it("grants least privilege: store reads per named namespace, certificate access by name", () => {
