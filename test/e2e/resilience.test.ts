@@ -2,10 +2,14 @@
 // then recover without touching the API server) and an API server restart (the cache reconnects).
 // These need the local control plane: processes of an external cluster are not ours to kill.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { restartApiserver } from "../cluster/control-plane.js";
-import { stopProcess, waitFor } from "../cluster/processes.js";
+import { freePort, startProcess, stopProcess, waitFor } from "../cluster/processes.js";
 import { startWebhook, waitForWebhookReady } from "../cluster/webhook.js";
+import { postJson } from "../support/https-client.js";
+import { reviewFor } from "../support/replay.js";
 import {
   admittedSecretRef,
   createPod,
@@ -20,6 +24,7 @@ import {
 } from "./support.js";
 
 const local = e2e().local;
+const BIN = join(import.meta.dirname, "../../bin/apolo-secrets-webhook");
 
 async function metric(name: string): Promise<number> {
   if (!local) throw new Error("metrics need the local webhook");
@@ -80,5 +85,48 @@ describe.runIf(local !== undefined)("resilience (local control plane)", () => {
         ?.secretKeyRef?.key,
     ).toBe("after_restart");
     expect(await metric("apolo_secrets_webhook_live_lookups_total")).toBe(lookupsBefore);
+  });
+
+  it("on SIGTERM reports not ready, keeps answering through the delay, then drains and exits 0", async () => {
+    if (!local) throw new Error("unreachable");
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const args = local.webhook.args
+      .filter((a) => !/^--(port|metrics-port|shutdown-delay-ms)=/.test(a))
+      .concat([`--port=${port}`, `--metrics-port=${metricsPort}`, "--shutdown-delay-ms=1500"]);
+    const managed = startProcess(local.plane.dir, local.plane.pidFile, {
+      name: "webhook-sigterm",
+      command: BIN,
+      args,
+    });
+    await waitFor(
+      "the second webhook",
+      async () =>
+        (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
+          .then((r) => r.status)
+          .catch(() => 0)) === 200
+          ? true
+          : undefined,
+      30_000,
+      100,
+    );
+    const review = reviewFor({ metadata: {}, spec: { containers: [{ name: "c" }] } }, "term", {
+      username: "x",
+      groups: [],
+    });
+    process.kill(managed.pid, "SIGTERM");
+    await waitFor(
+      "not ready",
+      async () =>
+        (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.status)) === 503
+          ? true
+          : undefined,
+      1_000,
+      20,
+    );
+    const during = await postJson(`https://127.0.0.1:${port}/mutate`, review, { ca: local.plane.ca.pem });
+    expect(during.status).toBe(200);
+    expect(await managed.exited).toBe(0);
+    expect(readFileSync(managed.logFile, "utf8")).toMatch(/"msg":"stopped"/);
   });
 });

@@ -4,7 +4,7 @@
 
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -223,6 +223,12 @@ describe.runIf(local !== undefined)("the secrets API and apolo-secret", () => {
     expect(full.stderr).toBe(
       "apolo-secret: your secrets together would exceed 1 MiB, the most one store can hold: remove some first\n",
     );
+
+    // The API's log names keys and owners, never values.
+    const log = readFileSync(secretsApi.managed.logFile, "utf8");
+    expect(log).toMatch(/"msg":"api request".*"owner":"alice".*"key":"db_password"/);
+    expect(log).not.toContain("s3cr3t");
+    expect(log).not.toContain(Buffer.from("s3cr3t-value").toString("base64"));
 
     const usage = await cli("alice", ["add", "only-key"]);
     expect(usage.code).toBe(2);
