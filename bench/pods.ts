@@ -1,6 +1,8 @@
 // The pods the benchmarks send, and the store they need: no references, a typical job
 // (3 env references, 1 file), and a large pod (20 containers with 30 references each).
 
+import { reviewFor } from "../test/support/review.js";
+
 export const BENCH_OWNER = "bench";
 export const BENCH_STORE = `user--${BENCH_OWNER}--secrets`;
 export const BENCH_KEYS = Array.from({ length: 30 }, (_, i) => `key_${i}`);
@@ -56,24 +58,7 @@ export const PODS: Record<"none" | "typical" | "large", Json> = {
   ),
 };
 
+/** The review the API server would send for this pod, from the platform's submitter. */
 export function review(podValue: Json, uid: string, username = "platform-submitter"): Json {
-  return {
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid,
-      kind: { group: "", version: "v1", kind: "Pod" },
-      resource: { group: "", version: "v1", resource: "pods" },
-      requestKind: { group: "", version: "v1", kind: "Pod" },
-      requestResource: { group: "", version: "v1", resource: "pods" },
-      name: "bench-job",
-      namespace: "bench",
-      operation: "CREATE",
-      userInfo: { username, uid: "1", groups: ["apolo:platform", "system:authenticated"] },
-      object: podValue,
-      oldObject: null,
-      dryRun: false,
-      options: { apiVersion: "meta.k8s.io/v1", kind: "CreateOptions" },
-    },
-  };
+  return reviewFor(podValue, uid, { username, groups: ["apolo:platform"] }, "bench");
 }

@@ -17,8 +17,8 @@ import { KubeClient, kubeconfigAccess } from "../src/kube/api-client.js";
 import { StoreCache } from "../src/kube/store-cache.js";
 import { USERS } from "../test/cluster/control-plane.js";
 import { type LocalCluster, startLocalCluster, stopLocalCluster } from "../test/cluster/harness.js";
-import { freePort, startProcess, stopProcess, waitFor } from "../test/cluster/processes.js";
-import { SERVED_NAMESPACE_LABEL } from "../test/cluster/webhook.js";
+import { freePort, startProcess, stopProcess, waitFor, waitForReadyz } from "../test/cluster/processes.js";
+import { prepareWebhook, SERVED_NAMESPACE_LABEL } from "../test/cluster/webhook.js";
 import { issueCert } from "../test/support/certs.js";
 import { postJson } from "../test/support/https-client.js";
 import { cpuMs, type LoadResult, wrk } from "./load.js";
@@ -296,41 +296,15 @@ async function scaleBench(cluster: LocalCluster, work: string) {
       say(`   created ${owners} store Secrets in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
     // The production process, confined to this namespace.
-    const metricsPort = await freePort();
-    const port = await freePort();
-    const cert = issueCert(cluster.plane.ca, {
-      name: `scale-${owners}`,
-      commonName: "scale",
-      ips: ["127.0.0.1"],
-      usage: "server",
-    });
+    const scaled = await prepareWebhook(cluster.plane, `scale-${owners}`);
+    const metricsPort = scaled.metricsPort;
     const started = performance.now();
     const proc = startProcess(cluster.dir, cluster.plane.pidFile, {
       name: `scale-${owners}`,
       command: join(ROOT, "bin/apolo-secrets-webhook"),
-      args: [
-        "serve",
-        "--bind-address=127.0.0.1",
-        `--port=${port}`,
-        `--metrics-port=${metricsPort}`,
-        `--tls-cert-file=${cert.certFile}`,
-        `--tls-key-file=${cert.keyFile}`,
-        `--kubeconfig=${cluster.plane.kubeconfigs.webhook}`,
-        `--namespaces=${ns}`,
-        "--shutdown-delay-ms=0",
-      ],
+      args: [...scaled.args, `--namespaces=${ns}`],
     });
-    await waitFor(
-      "the scale webhook to sync",
-      async () =>
-        (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
-          .then((r) => r.status)
-          .catch(() => 0)) === 200
-          ? true
-          : undefined,
-      120_000,
-      50,
-    );
+    await waitForReadyz("the scale webhook to sync", metricsPort, proc, 120_000, 50);
     const readyS = (performance.now() - started) / 1000;
     await new Promise((r) => setTimeout(r, 2000));
     const rss = rssMb(proc.pid);

@@ -7,7 +7,7 @@ import { inClusterAccess, KubeClient, kubeconfigAccess } from "./kube/api-client
 import { createSecretsApi } from "./secrets-api/app.js";
 import { StoreWriter } from "./secrets-api/store-writer.js";
 import { TokenReviewer } from "./secrets-api/token-review.js";
-import { WebhookHttpsServer } from "./server/https-server.js";
+import { CertifiedListener } from "./server/https-server.js";
 import { createLogger, describeError } from "./server/logger.js";
 import { createMetrics, createMetricsServer } from "./server/metrics.js";
 import type { LoadedCertificate } from "./server/tls-reloader.js";
@@ -44,31 +44,14 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     },
   });
 
-  let server: WebhookHttpsServer | undefined;
-  let listening: Promise<void> | undefined;
+  const server = new CertifiedListener(
+    app,
+    { host: config.bindAddress, port: config.port, keepAliveTimeoutMs: config.keepAliveTimeoutMs },
+    (port) => logger.info("secrets API serving", { port, namespace: config.namespace }),
+  );
   const stopCertificates = await startServingCertificate(config, kube, logger, metrics, (loaded) => {
     certificate = loaded;
-    if (server) {
-      server.setCertificate({ cert: loaded.cert, key: loaded.key });
-      return;
-    }
-    const created = new WebhookHttpsServer(
-      app,
-      { cert: loaded.cert, key: loaded.key },
-      {
-        host: config.bindAddress,
-        port: config.port,
-        keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-      },
-    );
-    server = created;
-    listening = created.start().then(
-      (port) => logger.info("secrets API serving", { port, namespace: config.namespace }),
-      (error: unknown) => {
-        logger.error("cannot listen", { port: config.port, error: describeError(error) });
-        process.exit(1);
-      },
-    );
+    server.use({ cert: loaded.cert, key: loaded.key });
   });
 
   const metricsServer = config.metricsPort > 0 ? createMetricsServer(metrics.registry, readiness) : undefined;
@@ -84,8 +67,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     shuttingDown = true;
     logger.info("shutting down: not ready, still answering", { signal, delayMs: config.shutdownDelayMs });
     await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
-    await listening;
-    await server?.drain(config.drainTimeoutMs);
+    await server.drain(config.drainTimeoutMs);
     await stopCertificates();
     metricsServer?.close();
     kube.close();

@@ -7,8 +7,8 @@ import type { Policy } from "./core/policy.js";
 import { inClusterAccess, KubeClient, kubeconfigAccess } from "./kube/api-client.js";
 import { StoreCache } from "./kube/store-cache.js";
 import { createApp } from "./server/app.js";
-import { WebhookHttpsServer } from "./server/https-server.js";
-import { createLogger, describeError } from "./server/logger.js";
+import { CertifiedListener } from "./server/https-server.js";
+import { createLogger } from "./server/logger.js";
 import { createMetrics, createMetricsServer } from "./server/metrics.js";
 import { createReviewHandler } from "./server/review-handler.js";
 import type { LoadedCertificate } from "./server/tls-reloader.js";
@@ -59,36 +59,19 @@ export async function serve(config: ServeConfig): Promise<void> {
   });
 
   // HTTPS starts listening with the first certificate; until then the pod is alive, not ready.
-  let server: WebhookHttpsServer | undefined;
-  let listening: Promise<void> | undefined;
+  const server = new CertifiedListener(
+    app,
+    { host: config.bindAddress, port: config.port, keepAliveTimeoutMs: config.keepAliveTimeoutMs },
+    (port) =>
+      logger.info("webhook serving", {
+        port,
+        scope: config.scope,
+        namespaces: config.namespaces.join(",") || "*",
+      }),
+  );
   const useCertificate = (loaded: LoadedCertificate) => {
     certificate = loaded;
-    if (server) {
-      server.setCertificate({ cert: loaded.cert, key: loaded.key });
-      return;
-    }
-    const created = new WebhookHttpsServer(
-      app,
-      { cert: loaded.cert, key: loaded.key },
-      {
-        host: config.bindAddress,
-        port: config.port,
-        keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-      },
-    );
-    server = created;
-    listening = created.start().then(
-      (port) =>
-        logger.info("webhook serving", {
-          port,
-          scope: config.scope,
-          namespaces: config.namespaces.join(",") || "*",
-        }),
-      (error: unknown) => {
-        logger.error("cannot listen", { port: config.port, error: describeError(error) });
-        process.exit(1);
-      },
-    );
+    server.use({ cert: loaded.cert, key: loaded.key });
   };
   const stopCertificates = await startServingCertificate(config, kubeConfig, logger, metrics, useCertificate);
 
@@ -108,9 +91,8 @@ export async function serve(config: ServeConfig): Promise<void> {
     logger.info("shutting down: not ready, still answering", { signal, delayMs: config.shutdownDelayMs });
     // A 503 from a webhook is a failed call, so keep answering until endpoints drop this pod.
     await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
-    await listening;
-    const inFlight = server?.inFlight ?? 0;
-    await server?.drain(config.drainTimeoutMs);
+    const inFlight = server.inFlight;
+    await server.drain(config.drainTimeoutMs);
     await stopCertificates();
     cache.stop();
     metricsServer?.close();

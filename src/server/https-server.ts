@@ -75,3 +75,47 @@ export class WebhookHttpsServer {
     });
   }
 }
+
+/**
+ * A server that starts listening with the first certificate it is given and swaps certificates
+ * after that: until a certificate exists the process is alive but serves no HTTPS.
+ */
+export class CertifiedListener {
+  readonly #app: RequestListener;
+  readonly #options: HttpsOptions;
+  readonly #onListening: (port: number) => void;
+  #server: WebhookHttpsServer | undefined;
+  #listening: Promise<void> | undefined;
+
+  constructor(app: RequestListener, options: HttpsOptions, onListening: (port: number) => void) {
+    this.#app = app;
+    this.#options = options;
+    this.#onListening = onListening;
+  }
+
+  use(tls: SecureContextOptions): void {
+    if (this.#server) {
+      this.#server.setCertificate(tls);
+      return;
+    }
+    const server = new WebhookHttpsServer(this.#app, tls, this.#options);
+    this.#server = server;
+    this.#listening = server.start().then(this.#onListening, (error: unknown) => {
+      // A port that cannot be bound is fatal: the process exits and its supervisor reports it.
+      process.stderr.write(
+        `error: cannot listen on ${this.#options.host}:${this.#options.port}: ${String(error)}\n`,
+      );
+      process.exit(1);
+    });
+  }
+
+  get inFlight(): number {
+    return this.#server?.inFlight ?? 0;
+  }
+
+  /** Waits for the listener to be up (if it ever started), then drains it. */
+  async drain(timeoutMs: number): Promise<void> {
+    await this.#listening;
+    await this.#server?.drain(timeoutMs);
+  }
+}

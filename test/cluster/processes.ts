@@ -149,3 +149,26 @@ export async function waitFor<T>(
     `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`,
   );
 }
+
+/** Waits until a server's plain-HTTP /readyz answers 200; on timeout the error carries its log. */
+export async function waitForReadyz(
+  what: string,
+  metricsPort: number,
+  managed: Managed,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () =>
+      (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
+        .then((r) => r.status)
+        .catch(() => 0)) === 200
+        ? true
+        : undefined,
+    timeoutMs,
+    intervalMs,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n--- ${managed.name} log ---\n${tail(managed.logFile)}`);
+  });
+}

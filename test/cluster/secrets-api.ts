@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { issueCert } from "../support/certs.js";
 import { type ControlPlane, kubectl } from "./control-plane.js";
-import { freePort, type Managed, startProcess, tail, waitFor } from "./processes.js";
+import { freePort, type Managed, startProcess, waitForReadyz } from "./processes.js";
 
 export const API_NAMESPACE = "platform-jobs";
 export const USERS_NAMESPACE = "apolo-users";
@@ -43,19 +43,7 @@ export async function startSecretsApi(plane: ControlPlane, namespace = API_NAMES
       "--shutdown-delay-ms=0",
     ],
   });
-  await waitFor(
-    "secrets API ready",
-    async () =>
-      (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
-        .then((r) => r.status)
-        .catch(() => 0)) === 200
-        ? true
-        : undefined,
-    30_000,
-    100,
-  ).catch((error: unknown) => {
-    throw new Error(`${String(error)}\n--- secrets-api log ---\n${tail(managed.logFile)}`);
-  });
+  await waitForReadyz("secrets API ready", metricsPort, managed);
   return { url: `https://127.0.0.1:${port}`, metricsPort, caFile: plane.ca.certFile, managed };
 }
 

@@ -23,9 +23,10 @@ export interface WebhookProcess {
 
 const BIN = join(import.meta.dirname, "../../bin/apolo-secrets-webhook");
 
-export async function prepareWebhook(plane: ControlPlane): Promise<WebhookProcess> {
+/** Ports, certificate and arguments of a webhook process; `name` keeps several apart. */
+export async function prepareWebhook(plane: ControlPlane, name = "webhook-serving"): Promise<WebhookProcess> {
   const cert = issueCert(plane.ca, {
-    name: "webhook-serving",
+    name,
     commonName: "apolo-secrets-webhook",
     ips: ["127.0.0.1"],
     usage: "server",

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { restartApiserver } from "../cluster/control-plane.js";
-import { freePort, startProcess, stopProcess, waitFor } from "../cluster/processes.js";
+import { freePort, startProcess, stopProcess, waitFor, waitForReadyz } from "../cluster/processes.js";
 import { startWebhook, waitForWebhookReady } from "../cluster/webhook.js";
 import { postJson } from "../support/https-client.js";
 import { reviewFor } from "../support/replay.js";
@@ -99,17 +99,7 @@ describe.runIf(local !== undefined)("resilience (local control plane)", () => {
       command: BIN,
       args,
     });
-    await waitFor(
-      "the second webhook",
-      async () =>
-        (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
-          .then((r) => r.status)
-          .catch(() => 0)) === 200
-          ? true
-          : undefined,
-      30_000,
-      100,
-    );
+    await waitForReadyz("the second webhook", metricsPort, managed);
     const review = reviewFor({ metadata: {}, spec: { containers: [{ name: "c" }] } }, "term", {
       username: "x",
       groups: [],

@@ -3,6 +3,10 @@
 import fastJsonPatch, { type Operation } from "fast-json-patch";
 import { expect } from "vitest";
 import type { Policy } from "../../src/core/policy.js";
+import { reviewFor } from "./review.js";
+
+export { reviewFor };
+
 import {
   type AdmissionCase,
   CASE_CLUSTER,
@@ -24,36 +28,6 @@ export function casePolicy(scope: AdmissionCase["scope"] = "user"): Policy {
 
 export function submitterOf(c: AdmissionCase): { username: string; groups: string[] } {
   return { username: c.user ?? PLATFORM_USER, groups: c.groups ?? [] };
-}
-
-export function reviewFor(
-  pod: JsonObject,
-  uid: string,
-  submitter: { username: string; groups: string[] },
-): JsonObject {
-  return {
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid,
-      kind: { group: "", version: "v1", kind: "Pod" },
-      resource: { group: "", version: "v1", resource: "pods" },
-      requestKind: { group: "", version: "v1", kind: "Pod" },
-      requestResource: { group: "", version: "v1", resource: "pods" },
-      name: (pod.metadata as { name?: string } | undefined)?.name ?? "",
-      namespace: CASE_NAMESPACE,
-      operation: "CREATE",
-      userInfo: {
-        username: submitter.username,
-        uid: "u-1",
-        groups: [...submitter.groups, "system:authenticated"],
-      },
-      object: pod,
-      oldObject: null,
-      dryRun: false,
-      options: { apiVersion: "meta.k8s.io/v1", kind: "CreateOptions" },
-    },
-  };
 }
 
 export interface Answer {
