@@ -55,8 +55,8 @@ function valuesFile(port: number): string {
       // Short lifetimes, so that certificate and CA rotate while the suite runs.
       certificates: {
         ipAddresses: ["127.0.0.1"],
-        caValidity: "100s",
-        caRenewBefore: "70s",
+        caValidity: "140s",
+        caRenewBefore: "90s",
         validity: "30s",
         renewBefore: "15s",
         caOverlap: "5s",
@@ -266,7 +266,7 @@ describe.runIf(local !== undefined)("the Helm chart on the API server", () => {
     );
     expect(upgrade.ok, upgrade.stderr).toBe(true);
     expect(caBundle()).toContain("BEGIN CERTIFICATE");
-    // The CA is first staged 30 s after install (caValidity 100s, caRenewBefore 70s), so until
+    // The CA is first staged 50 s after install (caValidity 140s, caRenewBefore 90s), so until
     // then nothing but an upgrade could change these.
     expect(caBundle()).toBe(bundleBefore);
     expect(tlsSecretField("ca-signing.crt")).toBe(caBefore);
@@ -305,7 +305,7 @@ describe.runIf(local !== undefined)("the Helm chart on the API server", () => {
     })();
     // Admissions through the API server (dry run: full admission, nothing stored).
     const throughApiServer = async () => {
-      for (let i = 0; i < 1500 && Date.now() < deadline; i++) {
+      for (let i = 0; i < 5000 && Date.now() < deadline; i++) {
         try {
           const pod = await createPod(
             "platform",
