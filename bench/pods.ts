@@ -4,7 +4,6 @@
 import { reviewFor } from "../test/support/review.js";
 
 export const BENCH_OWNER = "bench";
-export const BENCH_STORE = `user--${BENCH_OWNER}--secrets`;
 export const BENCH_KEYS = Array.from({ length: 30 }, (_, i) => `key_${i}`);
 
 type Json = Record<string, unknown>;

@@ -3,7 +3,7 @@
 
 import { Counter } from "prom-client";
 import type { ApiConfig } from "./config.js";
-import { inClusterAccess, KubeClient, kubeconfigAccess } from "./kube/api-client.js";
+import { kubeClientFor } from "./kube/api-client.js";
 import { createSecretsApi } from "./secrets-api/app.js";
 import { StoreWriter } from "./secrets-api/store-writer.js";
 import { TokenReviewer } from "./secrets-api/token-review.js";
@@ -15,7 +15,7 @@ import { startServingCertificate } from "./serving-certificate.js";
 
 export async function serveApi(config: ApiConfig): Promise<void> {
   const logger = createLogger(config.logLevel);
-  const kube = new KubeClient(config.kubeconfig ? kubeconfigAccess(config.kubeconfig) : inClusterAccess());
+  const kube = kubeClientFor(config.kubeconfig);
   const metrics = createMetrics(undefined);
   const requests = new Counter({
     name: "apolo_secrets_api_requests_total",

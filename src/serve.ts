@@ -4,7 +4,7 @@
 
 import type { ServeConfig } from "./config.js";
 import type { Policy } from "./core/policy.js";
-import { inClusterAccess, KubeClient, kubeconfigAccess } from "./kube/api-client.js";
+import { kubeClientFor } from "./kube/api-client.js";
 import { StoreCache } from "./kube/store-cache.js";
 import { createApp } from "./server/app.js";
 import { CertifiedListener } from "./server/https-server.js";
@@ -14,10 +14,6 @@ import { createReviewHandler } from "./server/review-handler.js";
 import type { LoadedCertificate } from "./server/tls-reloader.js";
 import { startServingCertificate } from "./serving-certificate.js";
 
-function kubeClient(kubeconfig: string | undefined): KubeClient {
-  return new KubeClient(kubeconfig ? kubeconfigAccess(kubeconfig) : inClusterAccess());
-}
-
 export async function serve(config: ServeConfig): Promise<void> {
   const logger = createLogger(config.logLevel);
   const policy: Policy = {
@@ -26,9 +22,9 @@ export async function serve(config: ServeConfig): Promise<void> {
     trustedUsers: new Set(config.trustedUsers),
     trustedGroups: new Set(config.trustedGroups),
   };
-  const kubeConfig = kubeClient(config.kubeconfig);
+  const kube = kubeClientFor(config.kubeconfig);
 
-  const cache = new StoreCache(kubeConfig, {
+  const cache = new StoreCache(kube, {
     namespaces: config.namespaces,
     labelSelector: config.secretLabelSelector,
     lookupTimeoutMs: config.lookupTimeoutMs,
@@ -73,7 +69,7 @@ export async function serve(config: ServeConfig): Promise<void> {
     certificate = loaded;
     server.use({ cert: loaded.cert, key: loaded.key });
   };
-  const stopCertificates = await startServingCertificate(config, kubeConfig, logger, metrics, useCertificate);
+  const stopCertificates = await startServingCertificate(config, kube, logger, metrics, useCertificate);
 
   const metricsServer = config.metricsPort > 0 ? createMetricsServer(metrics.registry, readiness) : undefined;
   cache.start();

@@ -24,13 +24,23 @@ export async function startServingCertificate(
   metrics: Pick<WebhookMetrics, "tlsReloads" | "certificateExpiry">,
   use: (certificate: LoadedCertificate) => void,
 ): Promise<() => Promise<void>> {
+  // Sources poll, so one broken pair or missing Secret would be reported on every poll: say each
+  // distinct problem once, until a certificate loads again.
+  let lastProblem: string | undefined;
+  const firstTime = (problem: string) => {
+    const fresh = problem !== lastProblem;
+    lastProblem = problem;
+    return fresh;
+  };
   const accept = (certificate: LoadedCertificate) => {
+    lastProblem = undefined;
     metrics.tlsReloads.inc({ result: "loaded" });
     metrics.certificateExpiry.set(certificate.notAfter.getTime() / 1000);
     logger.info("serving certificate loaded", { notAfter: certificate.notAfter.toISOString() });
     use(certificate);
   };
   const reject = (error: unknown) => {
+    if (!firstTime(describeError(error))) return;
     metrics.tlsReloads.inc({ result: "rejected" });
     logger.warn("serving certificate not (re)loaded; keeping the current one", {
       error: describeError(error),
@@ -57,7 +67,9 @@ export async function startServingCertificate(
         reject(error);
       }
     },
-    onError: (error) => logger.warn("serving certificate Secret not usable yet", { error }),
+    onError: (error) => {
+      if (firstTime(error)) logger.warn("serving certificate Secret not usable yet", { error });
+    },
   });
   const managed = settings.certificates;
   let stopRotator: () => Promise<void> = async () => {};

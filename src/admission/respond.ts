@@ -5,19 +5,12 @@ import type { AdmissionResponse, AdmissionReviewResponse } from "./types.js";
 /** A JSON Patch operation as this webhook emits them (RFC 6902). */
 export type PatchOperation =
   | { op: "add"; path: string; value: unknown }
-  | { op: "replace"; path: string; value: unknown }
-  | { op: "test"; path: string; value: unknown };
+  | { op: "replace"; path: string; value: unknown };
 
 /** A response before it is tied to a request: what the handler decided. */
 export type Verdict =
   | { allowed: true; patch: readonly PatchOperation[]; warnings?: string[] }
   | { allowed: false; code: number; message: string; reason?: string };
-
-export function allowed(warnings?: string[]): Verdict {
-  return warnings && warnings.length > 0
-    ? { allowed: true, patch: [], warnings }
-    : { allowed: true, patch: [] };
-}
 
 export function patched(patch: readonly PatchOperation[], warnings?: string[]): Verdict {
   return warnings && warnings.length > 0 ? { allowed: true, patch, warnings } : { allowed: true, patch };

@@ -16,7 +16,6 @@ export class SecretCertificateSource {
   readonly #events: SecretCertificateEvents;
   #timer: NodeJS.Timeout | undefined;
   #lastVersion: string | undefined;
-  #lastError: string | undefined;
 
   constructor(
     api: KubeClient,
@@ -60,7 +59,6 @@ export class SecretCertificateSource {
       if (!cert || !key)
         throw new Error(`Secret ${this.#namespace}/${this.#name} has no tls.crt and tls.key yet`);
       this.#lastVersion = version;
-      this.#lastError = undefined;
       this.#events.onPair(Buffer.from(cert, "base64"), Buffer.from(key, "base64"));
     } catch (error) {
       const text =
@@ -69,9 +67,7 @@ export class SecretCertificateSource {
           : error instanceof Error
             ? error.message
             : String(error);
-      // Report each distinct problem once, not on every poll.
-      if (text !== this.#lastError) this.#events.onError(text);
-      this.#lastError = text;
+      this.#events.onError(text);
     }
   }
 }

@@ -3,8 +3,11 @@
 
 import type { PatchOperation } from "../admission/respond.js";
 import type { EnvVar, Volume } from "../admission/types.js";
-import { type Plan, SECRET_FILE_MODE } from "./plan.js";
+import type { Plan } from "./plan.js";
 import { pointer } from "./pointer.js";
+
+// Secret files are readable by the owner of the mount only (0400), as the platform mounts them.
+const SECRET_FILE_MODE = 0o400;
 
 export function toJsonPatch(plan: Plan): PatchOperation[] {
   const operations: PatchOperation[] = [];

@@ -96,8 +96,6 @@ interface EnvReference {
   where: string;
 }
 
-const SECRET_FILE_MODE = 0o400;
-
 function containerFields(mode: PlanInput["mode"]): readonly ContainerField[] {
   return mode === "create" ? ["initContainers", "containers"] : ["ephemeralContainers"];
 }
@@ -303,5 +301,3 @@ function planMounts(
   }
   return [...changes.values()];
 }
-
-export { SECRET_FILE_MODE };

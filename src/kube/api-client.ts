@@ -112,6 +112,11 @@ export function kubeconfigAccess(file: string): KubeAccess {
   };
 }
 
+/** The client of a server: from a kubeconfig file when given, else the in-cluster service account. */
+export function kubeClientFor(kubeconfig: string | undefined): KubeClient {
+  return new KubeClient(kubeconfig ? kubeconfigAccess(kubeconfig) : inClusterAccess());
+}
+
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;

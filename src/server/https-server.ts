@@ -1,7 +1,7 @@
 // HTTPS listener: keep-alive longer than the API server's idle reuse, certificate swaps without
 // dropping connections, and a drain that finishes in-flight requests before exit.
 
-import type { Server as HttpServer, RequestListener } from "node:http";
+import type { RequestListener } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { SecureContextOptions } from "node:tls";
@@ -35,10 +35,6 @@ export class WebhookHttpsServer {
 
   get inFlight(): number {
     return this.#inFlight;
-  }
-
-  get server(): HttpServer {
-    return this.#server as unknown as HttpServer;
   }
 
   /** Swaps the certificate for new handshakes; open connections keep theirs. */

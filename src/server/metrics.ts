@@ -45,7 +45,7 @@ export function createMetrics(cache: CacheStats | undefined): WebhookMetrics {
   });
   const tlsReloads = new Counter({
     name: `${PREFIX}tls_reloads_total`,
-    help: "Serving certificate loads from disk, by result (loaded, rejected).",
+    help: "Serving certificate loads, by result: loaded, or rejected (each distinct problem counted once until a load succeeds).",
     labelNames: ["result"] as const,
     registers: [registry],
   });

@@ -6,7 +6,7 @@ import { X509Certificate } from "node:crypto";
 import { type FSWatcher, watch as watchFs } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { createSecureContext, type SecureContextOptions } from "node:tls";
+import { createSecureContext } from "node:tls";
 
 export interface LoadedCertificate {
   cert: Buffer;
@@ -45,7 +45,6 @@ export class TlsReloader {
   #timer: NodeJS.Timeout | undefined;
   #watchers: FSWatcher[] = [];
   #checking = false;
-  #lastRejection: string | undefined;
 
   constructor(certFile: string, keyFile: string, intervalMs: number, events: TlsReloaderEvents) {
     this.#certFile = certFile;
@@ -54,16 +53,7 @@ export class TlsReloader {
     this.#events = events;
   }
 
-  /** The pair in use; undefined until the first successful load. */
-  get current(): SecureContextOptions | undefined {
-    return this.#current ? { cert: this.#current.cert, key: this.#current.key } : undefined;
-  }
-
-  get loaded(): boolean {
-    return this.#current !== undefined;
-  }
-
-  /** First load: fails loudly, since a server without a certificate cannot serve. */
+  /** First load; rejects when the files are missing or do not match (the caller decides how loudly). */
   async load(): Promise<void> {
     this.#current = await readCertificate(this.#certFile, this.#keyFile);
     this.#events.onLoad(this.#current);
@@ -97,14 +87,10 @@ export class TlsReloader {
       const next = await readCertificate(this.#certFile, this.#keyFile);
       if (this.#current && next.cert.equals(this.#current.cert) && next.key.equals(this.#current.key)) return;
       this.#current = next;
-      this.#lastRejection = undefined;
       this.#events.onLoad(next);
     } catch (error) {
       // A half-written pair during a swap is normal; the next check will see the finished one.
-      // Report each distinct failure once, not on every poll.
-      const text = String(error);
-      if (text !== this.#lastRejection) this.#events.onReject(error);
-      this.#lastRejection = text;
+      this.#events.onReject(error);
     } finally {
       this.#checking = false;
     }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemorySecretIndex } from "../../src/core/secret-index.js";
 import { createApp } from "../../src/server/app.js";
-import { WebhookHttpsServer } from "../../src/server/https-server.js";
+import { CertifiedListener } from "../../src/server/https-server.js";
 import { createLogger } from "../../src/server/logger.js";
 import { createMetrics, createMetricsServer } from "../../src/server/metrics.js";
 import { createReviewHandler, type ReviewHandler } from "../../src/server/review-handler.js";
@@ -21,7 +21,7 @@ import { type Answer, casePolicy, expectCaseAnswer, reviewFor, submitterOf } fro
 
 interface Running {
   url: string;
-  server: WebhookHttpsServer;
+  server: CertifiedListener;
   tls: TlsReloader;
   index: MemorySecretIndex;
   logLines: string[];
@@ -46,12 +46,6 @@ async function startServer(options: {
   const logLines: string[] = [];
   const logger = createLogger("info", (line) => logLines.push(line));
   const metrics = createMetrics({ storeCount: 0, keyCount: 0, synced: true });
-  let server: WebhookHttpsServer | undefined;
-  const tls = new TlsReloader(options.certFile, options.keyFile, 50, {
-    onLoad: (c) => server?.setCertificate({ cert: c.cert, key: c.key }),
-    onReject: () => {},
-  });
-  await tls.load();
   const handleReview =
     options.handleReview ??
     createReviewHandler({
@@ -68,12 +62,23 @@ async function startServer(options: {
       metrics,
     });
   const app = createApp({ handleReview, readiness: () => [], maxBodyBytes: MAX_BODY });
-  server = new WebhookHttpsServer(app, tls.current ?? {}, {
-    host: "127.0.0.1",
-    port: 0,
-    keepAliveTimeoutMs: 120_000,
+  // Composed as serve.ts composes it: the listener starts with the first certificate the reloader
+  // loads and takes every later one.
+  let listening: (port: number) => void = () => {};
+  const started = new Promise<number>((resolve) => {
+    listening = resolve;
   });
-  const port = await server.start();
+  const server = new CertifiedListener(
+    app,
+    { host: "127.0.0.1", port: 0, keepAliveTimeoutMs: 120_000 },
+    (port) => listening(port),
+  );
+  const tls = new TlsReloader(options.certFile, options.keyFile, 50, {
+    onLoad: (c) => server.use({ cert: c.cert, key: c.key }),
+    onReject: () => {},
+  });
+  await tls.load();
+  const port = await started;
   tls.start();
   return { url: `https://127.0.0.1:${port}`, server, tls, index, logLines, metrics };
 }

@@ -10,7 +10,6 @@ export { reviewFor };
 import {
   type AdmissionCase,
   CASE_CLUSTER,
-  CASE_NAMESPACE,
   type JsonObject,
   PLATFORM_GROUP,
   PLATFORM_USER,
