@@ -1,6 +1,8 @@
 // Writes owners' stores: the same Secrets the webhook reads (user--{owner}--secrets), labelled so
 // its cache can select them. Every change is read-modify-write with the resourceVersion: a
 // conflict (another change landed first) is retried on fresh data, never overwritten blindly.
+// Key names are users' text: they live in a Map while edited ("__proto__" or "hasOwnProperty"
+// are names like any other, never object properties).
 
 import { userStoreName } from "../core/owner.js";
 import { type KubeClient, KubeError } from "../kube/api-client.js";
@@ -10,6 +12,9 @@ export const STORE_LABELS = {
   "platform.apolo.us/secrets-store": "true",
 };
 const MAX_ATTEMPTS = 20;
+
+/** What the writer needs of the Kubernetes client (tests give it a small double). */
+export type StoreWriterClient = Pick<KubeClient, "request">;
 
 /** The store would exceed what one Kubernetes Secret can hold (1 MiB of data in all). */
 export class StoreFullError extends Error {}
@@ -23,10 +28,10 @@ interface SecretObject {
 }
 
 export class StoreWriter {
-  readonly #api: KubeClient;
+  readonly #api: StoreWriterClient;
   readonly #namespace: string;
 
-  constructor(api: KubeClient, namespace: string) {
+  constructor(api: StoreWriterClient, namespace: string) {
     this.#api = api;
     this.#namespace = namespace;
   }
@@ -46,32 +51,29 @@ export class StoreWriter {
 
   /** Key names of the owner's store (empty when it has none yet). */
   async list(storeId: string): Promise<string[]> {
-    const secret = await this.#read(storeId);
-    return Object.keys(secret?.data ?? {}).sort();
+    return [...dataOf(await this.#read(storeId)).keys()].sort();
   }
 
   /** Creates or overwrites one key; creates the store on the first add. */
   async put(storeId: string, key: string, valueBase64: string): Promise<void> {
     await this.#change(storeId, (data) => {
-      data[key] = valueBase64;
+      data.set(key, valueBase64);
       return true;
     });
   }
 
   /** Removes one key; false when the owner has no such key. */
   async remove(storeId: string, key: string): Promise<boolean> {
-    return this.#change(storeId, (data) => {
-      if (!(key in data)) return false;
-      delete data[key];
-      return true;
-    });
+    return this.#change(storeId, (data) => data.delete(key));
   }
 
-  async #change(storeId: string, edit: (data: Record<string, string>) => boolean): Promise<boolean> {
+  async #change(storeId: string, edit: (data: Map<string, string>) => boolean): Promise<boolean> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.#read(storeId);
-      const data = { ...(current?.data ?? {}) };
-      if (!edit(data)) return false;
+      const edited = dataOf(current);
+      if (!edit(edited)) return false;
+      // Object.fromEntries defines each key as an own property, "__proto__" included.
+      const data: Record<string, string> = Object.fromEntries(edited);
       try {
         if (current) {
           const body: SecretObject = {
@@ -97,11 +99,7 @@ export class StoreWriter {
         return true;
       } catch (error) {
         // A Secret holds at most 1 MiB of data, all keys together; the API server says so with 422.
-        if (
-          error instanceof KubeError &&
-          error.status === 422 &&
-          /at most \d+ bytes|too long/i.test(error.message)
-        ) {
+        if (error instanceof KubeError && error.status === 422 && isStoreFullMessage(error.message)) {
           throw new StoreFullError(
             "your secrets together would exceed 1 MiB, the most one store can hold: remove some first",
           );
@@ -116,4 +114,25 @@ export class StoreWriter {
     }
     throw new Error(`the store of '${storeId}' kept changing under ${MAX_ATTEMPTS} attempts; try again`);
   }
+}
+
+/** The own entries of a Secret's data (JSON.parse makes every key, "__proto__" too, an own property). */
+function dataOf(secret: SecretObject | undefined): Map<string, string> {
+  return new Map(Object.entries(secret?.data ?? {}));
+}
+
+/**
+ * Whether an API server refusal (422) says the Secret's data is over its size limit: the message
+ * contains "too long" or "at most N bytes", in any case. One pass over the message, no regex.
+ */
+export function isStoreFullMessage(message: string): boolean {
+  const text = message.toLowerCase();
+  if (text.includes("too long")) return true;
+  const lead = "at most ";
+  for (let at = text.indexOf(lead); at !== -1; at = text.indexOf(lead, at + lead.length)) {
+    let end = at + lead.length;
+    while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
+    if (end > at + lead.length && text.startsWith(" bytes", end)) return true;
+  }
+  return false;
 }
