@@ -10,17 +10,22 @@ import express, {
   type Response,
 } from "express";
 import { isValidSecretName, SECRET_NAME_RULE } from "../core/reference.js";
+import { isBase64 } from "./base64.js";
+import { excerpt } from "./excerpt.js";
 import { type OwnerMapping, ownerOf } from "./owner-mapping.js";
+import { methodLabel, routeLabel } from "./request-labels.js";
 import { StoreFullError, type StoreWriter } from "./store-writer.js";
-import type { Identity } from "./token-review.js";
+import { bearerToken, type Identity } from "./token-review.js";
 
 /** The platform's limit on one secret's value. */
 export const MAX_VALUE_BYTES = 1024 * 1024;
 // A 1 MiB value is 1.34 MiB in base64, plus the JSON around it.
 const MAX_BODY_BYTES = 1_500_000;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const LIST_ROUTE = "/api/v1/secrets";
+const KEY_ROUTE = "/api/v1/secrets/:key";
 
 export interface ApiLog {
+  /** Every field is bounded: method and route come from fixed sets, key is a valid name or absent. */
   request(fields: {
     method: string;
     route: string;
@@ -60,6 +65,11 @@ function caller(response: Response): Caller {
   return response.locals.caller as Caller;
 }
 
+/** A field of a parsed JSON body, only when the body itself has it (never an inherited property). */
+function ownField(body: object, name: string): unknown {
+  return Object.hasOwn(body, name) ? (body as Record<string, unknown>)[name] : undefined;
+}
+
 export function createSecretsApi(options: SecretsApiOptions): Express {
   const app = express();
   app.disable("x-powered-by");
@@ -76,14 +86,16 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
       .send(waiting.length === 0 ? "ok\n" : `not ready: ${waiting.join(", ")}\n`);
   });
 
-  // One log line per API request: who, which route, which key name, the status. Never a value.
-  app.use("/api", (request, response, next) => {
+  // One log line per request (but the probes): who, which route, which key name, the status.
+  // Never a value; never the raw path or method either, which are the caller's text and would
+  // make one metric series per distinct path: the route template or "unmatched" instead.
+  app.use((request, response, next) => {
     const started = performance.now();
     response.on("finish", () => {
       const who = response.locals.caller as Caller | undefined;
       options.log.request({
-        method: request.method,
-        route: request.route?.path ? `/api${request.route.path}` : request.path,
+        method: methodLabel(request.method),
+        route: routeLabel(request.route?.path, [LIST_ROUTE, KEY_ROUTE]),
         status: response.statusCode,
         user: who?.user,
         owner: who?.owner,
@@ -94,9 +106,10 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
     next();
   });
 
-  app.use("/api", (request: Request, response: Response, next: NextFunction) => {
-    const header = request.headers.authorization ?? "";
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+  // Runs first on every API route, so nothing of an unauthenticated request is read (its body
+  // included) beyond the headers.
+  const authenticate = (request: Request, response: Response, next: NextFunction) => {
+    const token = bearerToken(request.headers.authorization);
     if (!token) {
       next(new HttpError(401, "missing bearer token: send 'Authorization: Bearer <token>'"));
       return;
@@ -123,29 +136,34 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
           ),
       )
       .catch(next);
-  });
+  };
 
-  app.get("/api/v1/secrets", (_request, response, next) => {
+  app.get(LIST_ROUTE, authenticate, (_request, response, next) => {
     const who = caller(response);
     options.store.list(who.storeId).then((keys) => {
       response.json({ owner: who.owner, secrets: keys.map((key) => ({ key })) });
     }, next);
   });
 
-  app.post("/api/v1/secrets", express.json({ limit: MAX_BODY_BYTES }), (request, response, next) => {
+  app.post(LIST_ROUTE, authenticate, express.json({ limit: MAX_BODY_BYTES }), (request, response, next) => {
     const who = caller(response);
     const body = request.body as unknown;
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       next(new HttpError(400, 'the body must be a JSON object: {"key": "NAME", "value": "<base64>"}'));
       return;
     }
-    const { key, value } = body as { key?: unknown; value?: unknown };
-    if (typeof key !== "string" || !isValidSecretName(key)) {
-      next(new HttpError(400, `invalid secret name ${JSON.stringify(key)}: ${SECRET_NAME_RULE}`));
+    const key = ownField(body, "key");
+    const value = ownField(body, "value");
+    if (typeof key !== "string") {
+      next(new HttpError(400, `the body needs "key", the secret's name as a string: ${SECRET_NAME_RULE}`));
+      return;
+    }
+    if (!isValidSecretName(key)) {
+      next(new HttpError(400, `invalid secret name ${JSON.stringify(excerpt(key))}: ${SECRET_NAME_RULE}`));
       return;
     }
     response.locals.key = key;
-    if (typeof value !== "string" || !BASE64.test(value)) {
+    if (typeof value !== "string" || !isBase64(value)) {
       next(
         new HttpError(400, "value must be the secret's bytes in base64 (standard alphabet, with padding)"),
       );
@@ -160,14 +178,14 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
     }, next);
   });
 
-  app.delete("/api/v1/secrets/:key", (request, response, next) => {
+  app.delete(KEY_ROUTE, authenticate, (request, response, next) => {
     const who = caller(response);
     const key = String(request.params.key);
-    response.locals.key = key;
     if (!isValidSecretName(key)) {
-      next(new HttpError(400, `invalid secret name '${key}': ${SECRET_NAME_RULE}`));
+      next(new HttpError(400, `invalid secret name '${excerpt(key)}': ${SECRET_NAME_RULE}`));
       return;
     }
+    response.locals.key = key;
     options.store
       .remove(who.storeId, key)
       .then((removed) => {
@@ -178,7 +196,7 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
   });
 
   // Values can never be read back, by design.
-  app.get("/api/v1/secrets/:key", (_request, _response, next) => {
+  app.get(KEY_ROUTE, authenticate, (_request, _response, next) => {
     next(new HttpError(405, "secret values cannot be read back; GET /api/v1/secrets lists the names"));
   });
 
@@ -193,6 +211,13 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
     }
     if (error instanceof StoreFullError) {
       response.status(413).json({ error: error.message });
+      return;
+    }
+    // The router could not decode a path parameter ("%zz"): the caller's mistake, not ours.
+    if (error instanceof URIError) {
+      response
+        .status(400)
+        .json({ error: "the path is not valid percent-encoding: encode the secret name as a URI component" });
       return;
     }
     const type = typeof error === "object" && error !== null && "type" in error ? String(error.type) : "";

@@ -94,13 +94,19 @@ describe("StoreWriter with names of built-in object properties", () => {
 
 describe("isStoreFullMessage", () => {
   it("recognises the API server's answers for a Secret over 1 MiB", () => {
-    expect(isStoreFullMessage('Secret "user--a--secrets" is invalid: data: Too long: may not be more than 1048576 bytes')).toBe(true);
+    expect(
+      isStoreFullMessage(
+        'Secret "user--a--secrets" is invalid: data: Too long: may not be more than 1048576 bytes',
+      ),
+    ).toBe(true);
     expect(isStoreFullMessage("data: Invalid value: must have at most 1048576 bytes")).toBe(true);
     expect(isStoreFullMessage("AT MOST 12 BYTES")).toBe(true);
   });
 
   it("does not mistake other refusals for a full store", () => {
-    expect(isStoreFullMessage("metadata.name: Invalid value: must be no more than 253 characters")).toBe(false);
+    expect(isStoreFullMessage("metadata.name: Invalid value: must be no more than 253 characters")).toBe(
+      false,
+    );
     expect(isStoreFullMessage("at most bytes")).toBe(false);
     expect(isStoreFullMessage("at most 12bytes")).toBe(false);
     expect(isStoreFullMessage("")).toBe(false);

@@ -13,6 +13,30 @@ interface TokenReviewStatus {
   status?: { authenticated?: boolean; user?: { username?: string; groups?: string[] }; error?: string };
 }
 
+/**
+ * The token of an `Authorization: Bearer <token>` header: the scheme in any case, one or more
+ * spaces or tabs, then one run of visible characters (no spaces, no control characters).
+ * Undefined for anything else. Read in one pass, no regex.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const scheme = "bearer";
+  if (header.length <= scheme.length || header.slice(0, scheme.length).toLowerCase() !== scheme)
+    return undefined;
+  let start = scheme.length;
+  while (start < header.length && isBlank(header.charCodeAt(start))) start++;
+  if (start === scheme.length || start === header.length) return undefined;
+  for (let i = start; i < header.length; i++) {
+    const code = header.charCodeAt(i);
+    if (code <= 0x20 || code === 0x7f) return undefined;
+  }
+  return header.slice(start);
+}
+
+function isBlank(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
 export class TokenReviewer {
   readonly #api: KubeClient;
   readonly #ttlMs: number;
