@@ -76,7 +76,10 @@ function call(
           const text = Buffer.concat(chunks).toString("utf8");
           let json: Record<string, unknown> = {};
           try {
-            json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+            const parsed: unknown = text ? JSON.parse(text) : {};
+            // Anything but a JSON object (null, a list, a string) carries no fields we read.
+            if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
+              json = parsed as Record<string, unknown>;
           } catch {
             json = { error: text.slice(0, 200) };
           }
@@ -90,8 +93,14 @@ function call(
   });
 }
 
+/** A field of the server's answer, only when the answer itself has it (never an inherited one). */
+function field(json: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(json, name) ? json[name] : undefined;
+}
+
 function refused(status: number, json: Record<string, unknown>): never {
-  const message = typeof json.error === "string" ? json.error : `HTTP ${status}`;
+  const error = field(json, "error");
+  const message = typeof error === "string" ? error : `HTTP ${status}`;
   const hint = status === 401 ? " (check your token)" : "";
   throw new CliError(status === 401 ? 3 : 1, `${message}${hint}`);
 }
@@ -123,7 +132,14 @@ async function run(config: SecretCliConfig, out: (text: string) => void): Promis
     case "ls": {
       const answer = await call(config, "GET", "/api/v1/secrets");
       if (answer.status !== 200) refused(answer.status, answer.json);
-      const keys = ((answer.json.secrets as Array<{ key: string }> | undefined) ?? []).map((s) => s.key);
+      const secrets = field(answer.json, "secrets");
+      const keys = (Array.isArray(secrets) ? (secrets as unknown[]) : []).flatMap((entry) => {
+        const key =
+          typeof entry === "object" && entry !== null
+            ? field(entry as Record<string, unknown>, "key")
+            : undefined;
+        return typeof key === "string" ? [key] : [];
+      });
       out(`KEY\n${keys.map((k) => `${k}\n`).join("")}`);
       return;
     }
