@@ -130,15 +130,19 @@ const volumeSample = (
   spec: (secret, volume) => ({ volumes: [{ name: volume, [source]: body(secret) }] }),
 });
 
-const containerSamples = (field: "initContainers" | "containers" | "ephemeralContainers", word: string) => [
+const containerSamples = (
+  field: "initContainers" | "containers" | "ephemeralContainers",
+  word: string,
+  short: string,
+) => [
   {
     path: `spec.${field}[].env[].valueFrom.secretKeyRef.name`,
-    where: `env S of ${word} 'c-${field}'`,
+    where: `env S of ${word} 'env-${short}'`,
     create: field !== "ephemeralContainers",
     spec: (secret: string) => ({
       [field]: [
         {
-          name: `c-${field}`,
+          name: `env-${short}`,
           image: "registry.invalid/x",
           env: [{ name: "S", valueFrom: { secretKeyRef: { name: secret, key: "k1" } } }],
         },
@@ -147,19 +151,21 @@ const containerSamples = (field: "initContainers" | "containers" | "ephemeralCon
   },
   {
     path: `spec.${field}[].envFrom[].secretRef.name`,
-    where: `envFrom of ${word} 'e-${field}'`,
+    where: `envFrom of ${word} 'envfrom-${short}'`,
     create: field !== "ephemeralContainers",
     spec: (secret: string) => ({
-      [field]: [{ name: `e-${field}`, image: "registry.invalid/x", envFrom: [{ secretRef: { name: secret } }] }],
+      [field]: [
+        { name: `envfrom-${short}`, image: "registry.invalid/x", envFrom: [{ secretRef: { name: secret } }] },
+      ],
     }),
   },
 ];
 
 // Addresses are loopback: nothing in the tests ever dials them (no node runs these pods).
 export const SECRET_FIELD_SAMPLES: readonly SecretFieldSample[] = [
-  ...containerSamples("initContainers", "init container"),
-  ...containerSamples("containers", "container"),
-  ...containerSamples("ephemeralContainers", "ephemeral container"),
+  ...containerSamples("initContainers", "init container", "init"),
+  ...containerSamples("containers", "container", "main"),
+  ...containerSamples("ephemeralContainers", "ephemeral container", "debug"),
   {
     path: "spec.imagePullSecrets[].name",
     where: "imagePullSecrets",
@@ -180,7 +186,12 @@ export const SECRET_FIELD_SAMPLES: readonly SecretFieldSample[] = [
       volumes: [{ name: volume, projected: { sources: [{ secret: { name: secret } }] } }],
     }),
   },
-  volumeSample("azureFile", "secretName", (s) => ({ secretName: s, shareName: "share" }), "azureFile.secretName"),
+  volumeSample(
+    "azureFile",
+    "secretName",
+    (s) => ({ secretName: s, shareName: "share" }),
+    "azureFile.secretName",
+  ),
   volumeSample("cephfs", "secretRef", (s) => ({ monitors: ["127.0.0.1:6789"], secretRef: { name: s } })),
   volumeSample("cinder", "secretRef", (s) => ({ volumeID: "vol-1", secretRef: { name: s } })),
   volumeSample("csi", "nodePublishSecretRef", (s) => ({
@@ -194,10 +205,15 @@ export const SECRET_FIELD_SAMPLES: readonly SecretFieldSample[] = [
     lun: 0,
     secretRef: { name: s },
   })),
-  volumeSample("rbd", "secretRef", (s) => ({ monitors: ["127.0.0.1:6789"], image: "img", secretRef: { name: s } })),
+  volumeSample("rbd", "secretRef", (s) => ({
+    monitors: ["127.0.0.1:6789"],
+    image: "img",
+    secretRef: { name: s },
+  })),
   volumeSample("scaleIO", "secretRef", (s) => ({
     gateway: "https://127.0.0.1/api",
     system: "sys",
+    volumeName: "vol",
     secretRef: { name: s },
   })),
   volumeSample("storageos", "secretRef", (s) => ({ volumeName: "vol", secretRef: { name: s } })),

@@ -68,7 +68,9 @@ describe("a forged owner", () => {
       reviewFor(pods["a key alice lacks"], "uid-1", { username, groups: [] });
 
     const forged = await handler(review("bob"));
-    expect(forged.body).toMatchObject({ response: { allowed: false, status: { code: 403, message: FORGED } } });
+    expect(forged.body).toMatchObject({
+      response: { allowed: false, status: { code: 403, message: FORGED } },
+    });
     expect(lookups).toEqual([]);
 
     // The platform, which may act for alice, is told about the missing key after a fresh look.
@@ -82,7 +84,11 @@ describe("a forged owner", () => {
   it("still learns about its own mistakes when it is the owner", () => {
     const index = countingIndex();
     const outcome = admit(request(pods["a key alice lacks"], "alice"), casePolicy(), index);
-    expect(outcome.verdict).toMatchObject({ allowed: false, code: 422, message: "Missing secrets: 'gcp_key'" });
+    expect(outcome.verdict).toMatchObject({
+      allowed: false,
+      code: 422,
+      message: "Missing secrets: 'gcp_key'",
+    });
     expect(outcome.missingIn).toEqual({ namespace: CASE_NAMESPACE, store: ALICE });
   });
 });

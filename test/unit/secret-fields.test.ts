@@ -25,7 +25,9 @@ function ephemeralReview(pod: JsonObject): JsonObject {
 }
 
 function reviewOf(sample: SecretFieldSample, pod: JsonObject): JsonObject {
-  return sample.create ? reviewFor(pod, "uid-1", { username: PLATFORM_USER, groups: [] }) : ephemeralReview(pod);
+  return sample.create
+    ? reviewFor(pod, "uid-1", { username: PLATFORM_USER, groups: [] })
+    : ephemeralReview(pod);
 }
 
 function decoded(review: JsonObject) {
