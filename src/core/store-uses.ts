@@ -35,6 +35,13 @@ export const SECRET_NAME_FIELDS: readonly string[] = [
   ...VOLUME_SECRET_NAMES.map(({ source, path }) => `spec.volumes[].${[source, ...path].join(".")}`),
 ];
 
+/** The further volume sources, each with its words in messages: the path less a trailing ".name". */
+const VOLUME_SOURCES = VOLUME_SECRET_NAMES.map(({ source, path }) => ({
+  source,
+  path,
+  field: [source, ...(path.at(-1) === "name" ? path.slice(0, -1) : path)].join("."),
+}));
+
 /** The string at `keys` inside a volume source the decoder has checked; undefined when absent. */
 function nameAt(source: unknown, keys: readonly string[]): string | undefined {
   let value = source;
@@ -65,11 +72,8 @@ export function findStoreUses(pod: Pod): StoreUse[] {
     note(volume.secret?.secretName, `volume '${volume.name}'`);
     for (const source of volume.projected?.sources ?? [])
       note(source.secret?.name, `projected volume '${volume.name}'`);
-    for (const { source, path } of VOLUME_SECRET_NAMES) {
-      // The message names the field without its trailing ".name": csi.nodePublishSecretRef.
-      const field = [source, ...path.filter((key, i) => i < path.length - 1 || key !== "name")].join(".");
+    for (const { source, path, field } of VOLUME_SOURCES)
       note(nameAt(volume[source], path), `volume '${volume.name}' (${field})`);
-    }
   }
   // The kubelet sends these credentials to whichever registry the pod's images name.
   for (const ref of pod.spec.imagePullSecrets ?? []) note(ref.name, "imagePullSecrets");
