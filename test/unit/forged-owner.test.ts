@@ -1,6 +1,7 @@
 // A submitter who may not act for a pod's owner learns nothing about the owner's store: the answer
 // is the forged-owner 403 alone, decided without reading the store or asking for a live lookup.
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeReview } from "../../src/admission/decode.js";
 import { admit } from "../../src/core/admit.js";
@@ -90,5 +91,36 @@ describe("a forged owner", () => {
       message: "Missing secrets: 'gcp_key'",
     });
     expect(outcome.missingIn).toEqual({ namespace: CASE_NAMESPACE, store: ALICE });
+  });
+
+  it("gets an answer that does not depend on what the owner's store holds", () => {
+    const KEYS = ["aws_key", "gcp_key", "k1"];
+    const reference = fc.oneof(
+      fc.constantFrom(...KEYS).map((k) => `secret:${k}`),
+      fc.constantFrom(...KEYS).map((k) => `secret:/alice/${k}`),
+      fc.constantFrom("secret:a/b", "secret:..x", "secret:/bob/k1"),
+    );
+    const pod = fc
+      .record({
+        env: fc.dictionary(fc.constantFrom("A", "B", "C"), reference),
+        files: fc.array(
+          fc.tuple(reference, fc.constantFrom("/f", "/g", "rel")).map(([r, p]) => `${r}:${p}`),
+          { maxLength: 2 },
+        ),
+      })
+      .map(({ env, files }) => jobPod({ env, ...(files.length > 0 ? { volumes: files } : {}) }));
+    const keySets = fc.subarray(KEYS);
+    fc.assert(
+      fc.property(pod, keySets, keySets, (p, first, second) => {
+        const answers = [first, second].map((keys) => {
+          const index = new MemorySecretIndex();
+          if (keys.length > 0) index.set(CASE_NAMESPACE, ALICE, keys);
+          return admit(request(p, "bob"), casePolicy(), index);
+        });
+        expect(answers[0]).toEqual(answers[1]);
+        expect(answers[0]?.verdict).toEqual({ allowed: false, code: 403, message: FORGED });
+      }),
+      { numRuns: 500, seed: 20261127 },
+    );
   });
 });
