@@ -154,7 +154,8 @@ export function planInjection(input: PlanInput, policy: Policy, index: SecretInd
   if (owner && input.submitter) {
     const problem = submitterProblem(input.submitter, owner, policy);
     // Someone who may not act for this owner learns nothing about the owner's store: this refusal
-    // alone, decided without reading the store (no missing keys, no live lookup, no timing).
+    // alone, decided without reading it (no missing keys, no live lookup), so neither the answer
+    // nor its timing depends on what the store holds.
     if (problem) {
       const forged: Problem = { code: 403, reason: "forged-owner", message: problem };
       return { kind: "refusal", ...forged, problems: [forged], owner, missingIn: undefined };
