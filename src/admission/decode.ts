@@ -8,6 +8,7 @@ import {
   type Operation,
   type Pod,
   type UserInfo,
+  VOLUME_SECRET_NAMES,
 } from "./types.js";
 
 export interface DecodeError {
@@ -56,6 +57,20 @@ function optionalArray(value: unknown, path: string): unknown[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) fail(path, "a list");
   return value;
+}
+
+/** The Secret name `keys` lead to inside a volume source, when present: objects on the way, a string at the end. */
+function checkNameAt(source: Json, keys: readonly string[], path: string): void {
+  let current: Json = source;
+  let at = path;
+  for (const [i, key] of keys.entries()) {
+    const next = current[key];
+    at = `${at}.${key}`;
+    if (i === keys.length - 1) optionalString(next, at);
+    else if (next === undefined || next === null) return;
+    else if (!isObject(next)) fail(at, "an object");
+    else current = next;
+  }
 }
 
 function checkContainer(value: unknown, path: string): void {
@@ -110,6 +125,13 @@ function checkVolume(value: unknown, path: string): void {
       }
     });
   }
+  for (const { source, path: keys } of VOLUME_SECRET_NAMES) {
+    const at = `${path}.${source}`;
+    const sourceValue = value[source];
+    if (sourceValue === undefined || sourceValue === null) continue;
+    if (!isObject(sourceValue)) fail(at, "an object");
+    checkNameAt(sourceValue, keys, at);
+  }
 }
 
 /** Checks the parts of a Pod the webhook reads; returns it typed. Throws ShapeError. */
@@ -131,6 +153,11 @@ function checkPod(value: unknown, path: string): Pod {
   if (spec.containers === undefined || spec.containers === null) spec.containers = [];
   optionalArray(spec.volumes, `${path}.spec.volumes`).forEach((v, i) => {
     checkVolume(v, `${path}.spec.volumes[${i}]`);
+  });
+  optionalArray(spec.imagePullSecrets, `${path}.spec.imagePullSecrets`).forEach((ref, i) => {
+    const at = `${path}.spec.imagePullSecrets[${i}]`;
+    if (!isObject(ref)) fail(at, "an object");
+    optionalString(ref.name, `${at}.name`);
   });
   if (value.metadata === undefined) value.metadata = metadata;
   return value as unknown as Pod;

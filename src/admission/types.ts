@@ -126,14 +126,33 @@ export interface Volume {
   name: string;
   secret?: SecretVolumeSource;
   projected?: { sources?: ProjectedSource[]; defaultMode?: number };
+  /** Other sources, some naming a Secret (VOLUME_SECRET_NAMES): read after the decoder checked them. */
   [other: string]: unknown;
 }
+
+/**
+ * Volume sources other than `secret` and `projected` that name a Secret: the source's field and
+ * the path inside it to the Secret's name. The kubelet hands that Secret to the volume's driver.
+ */
+export const VOLUME_SECRET_NAMES: readonly { source: string; path: readonly string[] }[] = [
+  { source: "azureFile", path: ["secretName"] },
+  { source: "cephfs", path: ["secretRef", "name"] },
+  { source: "cinder", path: ["secretRef", "name"] },
+  { source: "csi", path: ["nodePublishSecretRef", "name"] },
+  { source: "flexVolume", path: ["secretRef", "name"] },
+  { source: "iscsi", path: ["secretRef", "name"] },
+  { source: "rbd", path: ["secretRef", "name"] },
+  { source: "scaleIO", path: ["secretRef", "name"] },
+  { source: "storageos", path: ["secretRef", "name"] },
+];
 
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
   ephemeralContainers?: Container[];
   volumes?: Volume[];
+  /** Registry credentials: each names a Secret the kubelet uses to pull images. */
+  imagePullSecrets?: { name?: string }[];
   [other: string]: unknown;
 }
 

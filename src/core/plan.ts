@@ -153,7 +153,13 @@ export function planInjection(input: PlanInput, policy: Policy, index: SecretInd
 
   if (owner && input.submitter) {
     const problem = submitterProblem(input.submitter, owner, policy);
-    if (problem) add(403, "forged-owner", problem);
+    // Someone who may not act for this owner learns nothing about the owner's store: this refusal
+    // alone, decided without reading it (no missing keys, no live lookup), so neither the answer
+    // nor its timing depends on what the store holds.
+    if (problem) {
+      const forged: Problem = { code: 403, reason: "forged-owner", message: problem };
+      return { kind: "refusal", ...forged, problems: [forged], owner, missingIn: undefined };
+    }
   }
 
   for (const use of storeUses) {

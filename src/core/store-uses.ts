@@ -1,7 +1,8 @@
-// Direct uses of store Secrets in a pod: secretKeyRef, envFrom, secret volumes and projected
-// sources. Anyone who can create pods could otherwise read another owner's store by name.
+// Direct uses of store Secrets in a pod: every field of the Pod spec that names a Secret, in every
+// container kind and volume source. Anyone who can create pods could otherwise read another
+// owner's store by name, or hand it to a volume driver or image registry of their choosing.
 
-import { CONTAINER_FIELDS, type Pod } from "../admission/types.js";
+import { CONTAINER_FIELDS, type Pod, VOLUME_SECRET_NAMES } from "../admission/types.js";
 import { storeOwner } from "./owner.js";
 
 export interface StoreUse {
@@ -17,6 +18,39 @@ const CONTAINER_WORDS = {
   containers: "container",
   ephemeralContainers: "ephemeral container",
 } as const;
+
+/**
+ * Every Pod field that can name a Secret and that findStoreUses reads, as paths into the Pod
+ * ("[]" for each list item). The end-to-end suite compares it with the API server's Pod schema,
+ * so a field added by a new Kubernetes version fails a test instead of opening a hole.
+ */
+export const SECRET_NAME_FIELDS: readonly string[] = [
+  ...CONTAINER_FIELDS.flatMap((field) => [
+    `spec.${field}[].env[].valueFrom.secretKeyRef.name`,
+    `spec.${field}[].envFrom[].secretRef.name`,
+  ]),
+  "spec.imagePullSecrets[].name",
+  "spec.volumes[].secret.secretName",
+  "spec.volumes[].projected.sources[].secret.name",
+  ...VOLUME_SECRET_NAMES.map(({ source, path }) => `spec.volumes[].${[source, ...path].join(".")}`),
+];
+
+/** The further volume sources, each with its words in messages: the path less a trailing ".name". */
+const VOLUME_SOURCES = VOLUME_SECRET_NAMES.map(({ source, path }) => ({
+  source,
+  path,
+  field: [source, ...(path.at(-1) === "name" ? path.slice(0, -1) : path)].join("."),
+}));
+
+/** The string at `keys` inside a volume source the decoder has checked; undefined when absent. */
+function nameAt(source: unknown, keys: readonly string[]): string | undefined {
+  let value = source;
+  for (const key of keys) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return typeof value === "string" ? value : undefined;
+}
 
 /** Every reference in the pod to a Secret whose name is a store's name. */
 export function findStoreUses(pod: Pod): StoreUse[] {
@@ -38,7 +72,11 @@ export function findStoreUses(pod: Pod): StoreUse[] {
     note(volume.secret?.secretName, `volume '${volume.name}'`);
     for (const source of volume.projected?.sources ?? [])
       note(source.secret?.name, `projected volume '${volume.name}'`);
+    for (const { source, path, field } of VOLUME_SOURCES)
+      note(nameAt(volume[source], path), `volume '${volume.name}' (${field})`);
   }
+  // The kubelet sends these credentials to whichever registry the pod's images name.
+  for (const ref of pod.spec.imagePullSecrets ?? []) note(ref.name, "imagePullSecrets");
   return uses;
 }
 

@@ -87,6 +87,8 @@ export function jobPod(options: PodOptions = {}): JsonObject {
 
 const ALICE = "user--alice--secrets";
 const BOB = "user--bob--secrets";
+const FORGED_BY_BOB =
+  "'bob' may not submit a job for owner 'alice': only the owner or a trusted submitter may create pods labelled for it";
 
 function expectEnvRef(pod: PodOut, container: number, name: string, store: string, key: string): void {
   const entry = pod.spec.containers[container]?.env?.find((e) => e.name === name);
@@ -103,6 +105,137 @@ function expectMount(mounts: JsonObject[] | undefined, mountPath: string, key: s
   if (mount.subPath !== key || mount.readOnly !== true)
     throw new Error(`mount at ${mountPath} is ${JSON.stringify(mount)}`);
 }
+
+/**
+ * One pod fragment per Pod field that names a Secret (the core's SECRET_NAME_FIELDS), valid for
+ * the API server's validation, with the words a refusal uses for it. `create: false` marks fields
+ * a pod cannot carry at creation (ephemeral containers arrive through a subresource update).
+ */
+export interface SecretFieldSample {
+  path: string;
+  where: string;
+  create: boolean;
+  spec: (secret: string, volume: string) => JsonObject;
+}
+
+const volumeSample = (
+  source: string,
+  field: string,
+  body: (secret: string) => JsonObject,
+  path = `${source}.${field}.name`,
+): SecretFieldSample => ({
+  path: `spec.volumes[].${path}`,
+  where: `volume 'v' (${source}.${field})`,
+  create: true,
+  spec: (secret, volume) => ({ volumes: [{ name: volume, [source]: body(secret) }] }),
+});
+
+const containerSamples = (
+  field: "initContainers" | "containers" | "ephemeralContainers",
+  word: string,
+  short: string,
+) => [
+  {
+    path: `spec.${field}[].env[].valueFrom.secretKeyRef.name`,
+    where: `env S of ${word} 'env-${short}'`,
+    create: field !== "ephemeralContainers",
+    spec: (secret: string) => ({
+      [field]: [
+        {
+          name: `env-${short}`,
+          image: "registry.invalid/x",
+          env: [{ name: "S", valueFrom: { secretKeyRef: { name: secret, key: "k1" } } }],
+        },
+      ],
+    }),
+  },
+  {
+    path: `spec.${field}[].envFrom[].secretRef.name`,
+    where: `envFrom of ${word} 'envfrom-${short}'`,
+    create: field !== "ephemeralContainers",
+    spec: (secret: string) => ({
+      [field]: [
+        { name: `envfrom-${short}`, image: "registry.invalid/x", envFrom: [{ secretRef: { name: secret } }] },
+      ],
+    }),
+  },
+];
+
+// Addresses are loopback: nothing in the tests ever dials them (no node runs these pods).
+export const SECRET_FIELD_SAMPLES: readonly SecretFieldSample[] = [
+  ...containerSamples("initContainers", "init container", "init"),
+  ...containerSamples("containers", "container", "main"),
+  ...containerSamples("ephemeralContainers", "ephemeral container", "debug"),
+  {
+    path: "spec.imagePullSecrets[].name",
+    where: "imagePullSecrets",
+    create: true,
+    spec: (secret) => ({ imagePullSecrets: [{ name: secret }] }),
+  },
+  {
+    path: "spec.volumes[].secret.secretName",
+    where: "volume 'v'",
+    create: true,
+    spec: (secret, volume) => ({ volumes: [{ name: volume, secret: { secretName: secret } }] }),
+  },
+  {
+    path: "spec.volumes[].projected.sources[].secret.name",
+    where: "projected volume 'v'",
+    create: true,
+    spec: (secret, volume) => ({
+      volumes: [{ name: volume, projected: { sources: [{ secret: { name: secret } }] } }],
+    }),
+  },
+  volumeSample(
+    "azureFile",
+    "secretName",
+    (s) => ({ secretName: s, shareName: "share" }),
+    "azureFile.secretName",
+  ),
+  volumeSample("cephfs", "secretRef", (s) => ({ monitors: ["127.0.0.1:6789"], secretRef: { name: s } })),
+  volumeSample("cinder", "secretRef", (s) => ({ volumeID: "vol-1", secretRef: { name: s } })),
+  volumeSample("csi", "nodePublishSecretRef", (s) => ({
+    driver: "csi.example.com",
+    nodePublishSecretRef: { name: s },
+  })),
+  volumeSample("flexVolume", "secretRef", (s) => ({ driver: "example.com/flex", secretRef: { name: s } })),
+  volumeSample("iscsi", "secretRef", (s) => ({
+    targetPortal: "127.0.0.1:3260",
+    iqn: "iqn.2001-04.com.example:storage",
+    lun: 0,
+    secretRef: { name: s },
+  })),
+  volumeSample("rbd", "secretRef", (s) => ({
+    monitors: ["127.0.0.1:6789"],
+    image: "img",
+    secretRef: { name: s },
+  })),
+  volumeSample("scaleIO", "secretRef", (s) => ({
+    gateway: "https://127.0.0.1/api",
+    system: "sys",
+    volumeName: "vol",
+    secretRef: { name: s },
+  })),
+  volumeSample("storageos", "secretRef", (s) => ({ volumeName: "vol", secretRef: { name: s } })),
+];
+
+/** A pod of `owner` carrying these samples, each naming `secret`; volumes named v, v1, v2, ... */
+export function podWithSecretFields(
+  owner: string | undefined,
+  samples: readonly SecretFieldSample[],
+  secret: string,
+): JsonObject {
+  const pod = jobPod({ owner });
+  const spec = pod.spec as Record<string, unknown[]>;
+  samples.forEach((sample, i) => {
+    for (const [field, items] of Object.entries(sample.spec(secret, i === 0 ? "v" : `v${i}`))) {
+      spec[field] = [...(spec[field] ?? []), ...(items as unknown[])];
+    }
+  });
+  return pod;
+}
+
+const creatable = SECRET_FIELD_SAMPLES.filter((sample) => sample.create);
 
 export const cases: AdmissionCase[] = [
   {
@@ -537,5 +670,53 @@ export const cases: AdmissionCase[] = [
     stores: { "project--acme--ml--secrets": ["k1"] },
     user: "alice",
     expect: { allowed: false, code: 403, message: /^'alice' may not submit a job for project 'acme\/ml'/ },
+  },
+  {
+    name: "refuses bob's pod labelled for alice with the forged-owner 403 alone, for a key alice has",
+    pod: jobPod({ env: { A: "secret:aws_key" } }),
+    stores: { [ALICE]: ["aws_key"] },
+    user: "bob",
+    expect: { allowed: false, code: 403, message: FORGED_BY_BOB },
+  },
+  {
+    name: "refuses bob's pod labelled for alice with the identical 403 for a key alice lacks",
+    pod: jobPod({ env: { A: "secret:gcp_key" } }),
+    stores: { [ALICE]: ["aws_key"] },
+    user: "bob",
+    expect: { allowed: false, code: 403, message: FORGED_BY_BOB },
+  },
+  {
+    name: "refuses bob's pod labelled for alice with that 403 alone, whatever else the pod gets wrong",
+    pod: jobPod({
+      env: { A: "secret:aws_key", B: "secret:gcp_key", C: "secret:bad/name" },
+      volumes: ["secret:ssh_key:/f", "secret:k:relative"],
+    }),
+    stores: {},
+    user: "bob",
+    expect: { allowed: false, code: 403, message: FORGED_BY_BOB },
+  },
+  ...creatable.map(
+    (sample): AdmissionCase => ({
+      name: `refuses ${sample.where} naming another owner's store`,
+      pod: podWithSecretFields("alice", [sample], BOB),
+      stores: { [BOB]: ["k1"] },
+      expect: {
+        allowed: false,
+        code: 403,
+        message: `${sample.where} uses the secret store '${BOB}' of 'bob' directly, but this job belongs to 'alice': use secret:KEY references to your own secrets instead`,
+      },
+    }),
+  ),
+  {
+    name: "leaves non-store Secrets alone in every field that names a Secret",
+    pod: podWithSecretFields(undefined, creatable, "registry-creds"),
+    stores: {},
+    expect: { allowed: true, patched: false },
+  },
+  {
+    name: "allows the owner's own store in every field that names a Secret",
+    pod: podWithSecretFields("alice", creatable, ALICE),
+    stores: { [ALICE]: ["k1"] },
+    expect: { allowed: true, patched: false },
   },
 ];

@@ -8,6 +8,7 @@ import { admit } from "../../src/core/admit.js";
 import { storeOwner } from "../../src/core/owner.js";
 import type { Policy } from "../../src/core/policy.js";
 import { MemorySecretIndex } from "../../src/core/secret-index.js";
+import { SECRET_NAME_FIELDS } from "../../src/core/store-uses.js";
 import { CASE_NAMESPACE, type JsonObject } from "../cases/cases.js";
 import { type Answer, applyPatch, reviewFor } from "../support/replay.js";
 
@@ -45,6 +46,14 @@ const reference = fc.oneof(
   },
   { arbitrary: fc.constantFrom("secret:", "secret:a/b", "secret:/x", "secret:..bad"), weight: 1 },
 );
+// Volume sources that name a Secret, old and new (the kubelet hands the Secret to their driver).
+const VOLUME_KINDS: ((secret: string) => JsonObject)[] = [
+  (s) => ({ name: `v-${s}`, secret: { secretName: s } }),
+  (s) => ({ name: `p-${s}`, projected: { sources: [{ secret: { name: s } }] } }),
+  (s) => ({ name: `c-${s}`, csi: { driver: "d", nodePublishSecretRef: { name: s } } }),
+  (s) => ({ name: `i-${s}`, iscsi: { targetPortal: "t", iqn: "q", lun: 0, secretRef: { name: s } } }),
+  (s) => ({ name: `a-${s}`, azureFile: { shareName: "s", secretName: s } }),
+];
 const envVar = (name: string) =>
   fc.oneof(
     fc.string({ maxLength: 8 }).map((value) => ({ name, value })),
@@ -88,12 +97,19 @@ const pod = fc
     files: fc.option(fc.array(fileEntry, { maxLength: 3 }), { nil: undefined }),
     volumes: fc.option(
       fc.array(
-        storeName.map((s) => ({ name: `v-${s}`, secret: { secretName: s } })),
+        fc.tuple(storeName, fc.constantFrom(...VOLUME_KINDS)).map(([s, kind]) => kind(s)),
         { maxLength: 1 },
       ),
       {
         nil: undefined,
       },
+    ),
+    pullSecrets: fc.option(
+      fc.array(
+        storeName.map((name) => ({ name })),
+        { maxLength: 1 },
+      ),
+      { nil: undefined },
     ),
   })
   .chain((shape) =>
@@ -114,7 +130,12 @@ const pod = fc
               ? { annotations: { "platform.apolo.us/secret-volumes": JSON.stringify(shape.files) } }
               : {}),
           },
-          spec: { ...(init.length > 0 ? { initContainers: init } : {}), containers: regular, volumes },
+          spec: {
+            ...(init.length > 0 ? { initContainers: init } : {}),
+            containers: regular,
+            volumes,
+            ...(shape.pullSecrets ? { imagePullSecrets: shape.pullSecrets } : {}),
+          },
         };
       }),
   );
@@ -135,24 +156,20 @@ function answer(p: JsonObject, keys: { alice: string[]; bob: string[] }, user: s
     : { allowed: false, code: verdict.code, message: verdict.message, patch: [] };
 }
 
+/** Every Secret name in the pod, at each field the core lists as naming one. */
 function secretNames(p: JsonObject): string[] {
-  const names: string[] = [];
-  const spec = p.spec as { [k: string]: unknown };
-  for (const field of ["initContainers", "containers"]) {
-    for (const c of (spec[field] as JsonObject[] | undefined) ?? []) {
-      for (const e of (c.env as JsonObject[] | undefined) ?? []) {
-        const ref = (e.valueFrom as { secretKeyRef?: { name: string } } | undefined)?.secretKeyRef;
-        if (ref) names.push(ref.name);
-      }
-      for (const e of (c.envFrom as Array<{ secretRef?: { name: string } }> | undefined) ?? []) {
-        if (e.secretRef) names.push(e.secretRef.name);
-      }
+  return SECRET_NAME_FIELDS.flatMap((path) => {
+    let values: unknown[] = [p];
+    for (const segment of path.split(".")) {
+      const list = segment.endsWith("[]");
+      const key = list ? segment.slice(0, -2) : segment;
+      values = values.flatMap((v) => {
+        const next = typeof v === "object" && v !== null ? (v as JsonObject)[key] : undefined;
+        return list ? (Array.isArray(next) ? next : []) : next === undefined ? [] : [next];
+      });
     }
-  }
-  for (const v of (spec.volumes as Array<{ secret?: { secretName: string } }> | undefined) ?? []) {
-    if (v.secret) names.push(v.secret.secretName);
-  }
-  return names;
+    return values.filter((v): v is string => typeof v === "string");
+  });
 }
 
 describe("properties of admission on generated pods", () => {
