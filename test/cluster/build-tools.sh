@@ -7,9 +7,16 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${APOLO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/apolo-secrets-webhook/bin}"
 kube_version="$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$here/tools/kubernetes/go.mod")"
-etcd_version="$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$here/tools/etcd/go.mod")"
+# The etcd module requires two commands in a require block: read the server's line there.
+etcd_version="$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3; exit} $1=="go.etcd.io/etcd/server/v3" {print $2; exit}' "$here/tools/etcd/go.mod")"
 helm_version="$(awk '$1=="require" && $2=="helm.sh/helm/v3" {print $3}' "$here/tools/helm/go.mod")"
 mkdir -p "$cache"
+for pinned in "kube_version=$kube_version" "etcd_version=$etcd_version" "helm_version=$helm_version"; do
+  if [[ "$pinned" == *= ]]; then
+    echo "build-tools: step 'read versions' failed: ${pinned%=} not found in the wrapper go.mod files" >&2
+    exit 1
+  fi
+done
 
 if ! command -v go >/dev/null 2>&1; then
   echo "build-tools: step 'find go' failed: no Go toolchain on PATH (Go 1.26 or newer is needed to build the control plane)" >&2
