@@ -282,17 +282,8 @@ describe("the secrets API (api.enabled)", () => {
       `api.namespace 'platform-jobs' is not in webhook.namespaces ["jobs-a","jobs-b"]: the webhook would neither read nor check the stores written there. Add it to webhook.namespaces, or set api.namespace to one of them`,
     ],
   ])("refuses a store namespace the webhook never checks: %j", (values, message) => {
+    // helm install and upgrade render the same way, so they are refused with the same message.
     expect(() => render(["api.enabled=true", ...values], "apolo-system")).toThrow(message);
-    // helm lint runs the same templates: an install or upgrade is refused the same way.
-    const linted = helm([
-      "lint",
-      CHART,
-      "--namespace",
-      "apolo-system",
-      ...["api.enabled=true", ...values].flatMap((v) => ["--set", v]),
-    ]);
-    expect(linted.ok).toBe(false);
-    expect(linted.stdout + linted.stderr).toContain(message);
   });
 
   it("renders when the store namespace is one the webhook serves", () => {
