@@ -81,7 +81,7 @@ describe.runIf(local !== undefined)("least privilege (local control plane)", () 
     const absentBefore = await metric("live_lookups_total", 'result="absent"');
     const pod = jobPod({ owner: "carol", env: { A: "secret:k1" } });
     const answer = await refusal(createPod("platform", ns, pod));
-    expect(answer.code).toBe(403);
+    expect(answer.code).toBe(422);
     expect(answer.message).toContain("Missing secrets: 'k1'");
     // The miss was looked up live, with the selectors, and found nothing to use.
     expect(await metric("live_lookups_total", 'result="absent"')).toBe(absentBefore + 1);
