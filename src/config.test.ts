@@ -71,6 +71,10 @@ describe("parseCommand serve", () => {
   it.each([
     [["--secret-label-selector", ""], /must name at least one label selector/],
     [["--secret-label-selector", " ; "], /must name at least one label selector/],
+    [
+      ["--secret-label-selector", Array.from({ length: 31 }, (_, i) => `k${i}`).join(";")],
+      /at most 30 label selectors/,
+    ],
     [["--secret-label-selector", "a=b;c=\\d"], /'c=\\d' is not a label selector/],
   ])("refuses the selectors %j", (args, message) => {
     expect(() => serve([...TLS, ...args])).toThrow(message);

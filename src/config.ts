@@ -430,6 +430,10 @@ function labelSelectorsOf(name: string, text: string): string[] {
       `${name} must name at least one label selector (separated by ';'), e.g. platform.apolo.us/secrets-store=true: the webhook reads only labelled store Secrets`,
     );
   }
+  if (selectors.length > 30)
+    throw new ConfigError(
+      `${name}: at most 30 label selectors (each is a list and a watch), got ${selectors.length}`,
+    );
   for (const selector of selectors) {
     if (!SELECTOR_CHARS.test(selector))
       throw new ConfigError(

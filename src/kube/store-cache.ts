@@ -55,22 +55,25 @@ const METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v
 
 class Gone extends Error {}
 
-/** One store as the watches report it: which selectors have it, and the newest version applied. */
+/** One store as the watches report it: which selectors have it (a bit each), the newest version applied. */
 interface Entry {
   namespace: string;
   name: string;
-  selectors: Set<number>;
-  version: bigint | undefined;
+  selectors: number;
+  version: number | undefined;
 }
+
+// Selectors are bits of Entry.selectors (a number per store costs less than a Set at 10k owners).
+export const MAX_LABEL_SELECTORS = 30;
 
 function keyNames(secret: SecretObject): string[] {
   return Object.keys(secret.data ?? {});
 }
 
-function versionOf(secret: SecretObject): bigint | undefined {
+function versionOf(secret: SecretObject): number | undefined {
   const text = secret.metadata?.resourceVersion;
-  // etcd revisions are decimal; anything else is applied without ordering.
-  return text && /^\d{1,30}$/.test(text) ? BigInt(text) : undefined;
+  // etcd revisions are decimal (far below 2^53); anything else is applied without ordering.
+  return text && /^\d{1,15}$/.test(text) ? Number(text) : undefined;
 }
 
 /** A field-selector value: `\`, `,` and `=` are escaped with a backslash. */
@@ -99,8 +102,8 @@ export class StoreCache implements SecretIndex {
   #stopped = false;
 
   constructor(api: StoreApi, options: StoreCacheOptions) {
-    if (options.labelSelectors.length === 0)
-      throw new Error("the store cache needs at least one label selector");
+    if (options.labelSelectors.length === 0 || options.labelSelectors.length > MAX_LABEL_SELECTORS)
+      throw new Error(`the store cache needs 1 to ${MAX_LABEL_SELECTORS} label selectors`);
     this.#api = api;
     this.#options = options;
     this.#scopes = options.namespaces.length === 0 ? [""] : options.namespaces;
@@ -206,10 +209,10 @@ export class StoreCache implements SecretIndex {
     const id = `${namespace}/${name}`;
     let entry = this.#entries.get(id);
     if (!entry) {
-      entry = { namespace, name, selectors: new Set(), version: undefined };
+      entry = { namespace, name, selectors: 0, version: undefined };
       this.#entries.set(id, entry);
     }
-    entry.selectors.add(selector);
+    entry.selectors |= 1 << selector;
     const version = versionOf(secret);
     // Two watches deliver the same change at different moments: never go back to older keys.
     if (version !== undefined && entry.version !== undefined && version < entry.version) return;
@@ -222,8 +225,8 @@ export class StoreCache implements SecretIndex {
     const id = `${namespace}/${name}`;
     const entry = this.#entries.get(id);
     if (!entry) return;
-    entry.selectors.delete(selector);
-    if (entry.selectors.size === 0) this.#forget(namespace, name);
+    entry.selectors &= ~(1 << selector);
+    if (entry.selectors === 0) this.#forget(namespace, name);
   }
 
   #forget(namespace: string, name: string): void {
@@ -291,7 +294,7 @@ export class StoreCache implements SecretIndex {
     const listed = new Set(found.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`));
     for (const [id, entry] of this.#entries) {
       const inScope = scope === "" || entry.namespace === scope;
-      if (inScope && entry.selectors.has(selector) && !listed.has(id))
+      if (inScope && (entry.selectors & (1 << selector)) !== 0 && !listed.has(id))
         this.#unreport(selector, entry.namespace, entry.name);
     }
     for (const secret of found) this.#report(selector, secret, scope);
