@@ -72,9 +72,16 @@ export function loadToolPaths(): ToolPaths {
     etcdVersion: env.ETCD_VERSION ?? "",
     kubeVersion: env.KUBE_VERSION ?? "",
   };
-  for (const path of [tools.etcd, tools.etcdctl, tools.kubeApiserver, tools.kubectl]) {
-    if (!existsSync(path))
-      throw new Error(`control-plane binary ${path} is missing; run 'make cluster-tools'`);
+  for (const [name, path] of Object.entries({
+    etcd: tools.etcd,
+    etcdctl: tools.etcdctl,
+    "kube-apiserver": tools.kubeApiserver,
+    kubectl: tools.kubectl,
+  })) {
+    if (!path || !existsSync(path))
+      throw new Error(
+        `control-plane binary ${name} (${path || `not in ${file}`}) is missing; run 'make cluster-tools'`,
+      );
   }
   return tools;
 }
