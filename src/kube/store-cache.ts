@@ -157,10 +157,7 @@ export class StoreCache implements SecretIndex {
     const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), this.#options.lookupTimeoutMs);
     });
-    const read = this.#selectOne(namespace, store).then(
-      (result) => result,
-      (): LookupResult => "error",
-    );
+    const read = this.#selectOne(namespace, store).catch((): LookupResult => "error");
     try {
       return await Promise.race([read, timeout]);
     } finally {
@@ -188,17 +185,21 @@ export class StoreCache implements SecretIndex {
     }
     if (found && this.#index.keysOf(namespace, store)) return "found";
     this.#forget(namespace, store);
-    // Absent either way; say so when the Secret exists but carries none of the labels.
+    void this.#hintIfUnlabelled(path, namespace, store);
+    return "absent";
+  }
+
+  /** Absent either way; says so when the Secret exists without the labels. Off the answer's path. */
+  async #hintIfUnlabelled(path: string, namespace: string, store: string): Promise<void> {
     try {
       await this.#api.request("GET", `${path}/${encodeURIComponent(store)}`, {
         accept: METADATA_ONLY,
-        timeoutMs,
+        timeoutMs: this.#options.lookupTimeoutMs,
       });
       this.#options.onEvent?.({ kind: "unlabelled-store", namespace, store });
-    } catch (error) {
-      if (!(error instanceof KubeError && error.status === 404)) throw error;
+    } catch {
+      // 404: truly absent. Anything else: the hint is best effort; the answer stands.
     }
-    return "absent";
   }
 
   /** A selector reports a Secret (listed, added or modified): keep its key names if it is a store. */
