@@ -62,7 +62,8 @@ async function ensureNamespace(
 
 function storeBody(owner: string, keys: readonly string[]) {
   return {
-    metadata: { name: `user--${owner}--secrets` },
+    // Labelled as the secrets API labels stores: the webhook reads only labelled ones.
+    metadata: { name: `user--${owner}--secrets`, labels: { "platform.apolo.us/secrets-store": "true" } },
     type: "Opaque",
     data: Object.fromEntries(
       keys.map((k) => [k, Buffer.from(`value of ${k} for ${owner}`).toString("base64")]),
@@ -311,7 +312,11 @@ async function scaleBench(cluster: LocalCluster, work: string) {
     let admitUs = Number.NaN;
     if (owners > 0) {
       const kube = new KubeClient(kubeconfigAccess(cluster.plane.kubeconfigs.webhook));
-      const cache = new StoreCache(kube, { namespaces: [ns], labelSelector: "", lookupTimeoutMs: 2000 });
+      const cache = new StoreCache(kube, {
+        namespaces: [ns],
+        labelSelectors: ["platform.apolo.us/secrets-store=true"],
+        lookupTimeoutMs: 2000,
+      });
       cache.start();
       await waitFor("the in-process cache", async () => (cache.synced ? true : undefined), 120_000, 50);
       const names = Array.from({ length: 1024 }, (_, i) => `user--owner-${(i * 7919) % owners}--secrets`);

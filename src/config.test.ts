@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseCommand } from "./config.js";
+import { STORE_LABELS } from "./secrets-api/store-writer.js";
 
 const TLS = ["--tls-cert-file", "/c.crt", "--tls-key-file", "/c.key"];
 
@@ -53,6 +54,30 @@ describe("parseCommand serve", () => {
   ])("refuses %j with a clear message", (args, message) => {
     expect(() => serve(args)).toThrow(ConfigError);
     expect(() => serve(args)).toThrow(message);
+  });
+
+  it("asks only for labelled stores by default: the secrets API's and the platform's", () => {
+    const selectors = serve(TLS).secretLabelSelectors;
+    expect(selectors).toEqual([
+      "platform.apolo.us/secrets-store=true",
+      "platform.neuromation.io/secret-api-org-name",
+    ]);
+    expect(STORE_LABELS["platform.apolo.us/secrets-store"]).toBe("true");
+    expect(
+      serve([...TLS, "--secret-label-selector", " team=ml,tier in (a,b) ; !legacy "]).secretLabelSelectors,
+    ).toEqual(["team=ml,tier in (a,b)", "!legacy"]);
+  });
+
+  it.each([
+    [["--secret-label-selector", ""], /must name at least one label selector/],
+    [["--secret-label-selector", " ; "], /must name at least one label selector/],
+    [
+      ["--secret-label-selector", Array.from({ length: 31 }, (_, i) => `k${i}`).join(";")],
+      /at most 30 label selectors/,
+    ],
+    [["--secret-label-selector", "a=b;c=\\d"], /'c=\\d' is not a label selector/],
+  ])("refuses the selectors %j", (args, message) => {
+    expect(() => serve([...TLS, ...args])).toThrow(message);
   });
 
   it("refuses an unknown command", () => {

@@ -148,8 +148,9 @@ export const SERVE_OPTIONS = [
   {
     flag: "secret-label-selector",
     env: "SECRET_LABEL_SELECTOR",
-    default: "",
-    help: "label selector for the store Secrets the cache watches; empty watches every Secret named like a store",
+    // The secrets API's label (STORE_LABELS) and the platform's own secrets service's label.
+    default: "platform.apolo.us/secrets-store=true;platform.neuromation.io/secret-api-org-name",
+    help: "label selectors of store Secrets, separated by ';' (a Secret matching any is a store); only these Secrets are listed, watched and looked up",
   },
   {
     flag: "lookup-timeout-ms",
@@ -327,7 +328,8 @@ export interface ServeConfig {
   trustedUsers: readonly string[];
   trustedGroups: readonly string[];
   namespaces: readonly string[];
-  secretLabelSelector: string;
+  /** One list+watch each; a Secret matching any of them is a store. Never empty. */
+  secretLabelSelectors: readonly string[];
   lookupTimeoutMs: number;
   maxBodyBytes: number;
   keepAliveTimeoutMs: number;
@@ -413,6 +415,33 @@ function scopeOf(name: string, text: string): Scope {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+// What label selectors are made of (keys, values, =, ==, !=, !, in/notin lists, commas).
+const SELECTOR_CHARS = /^[A-Za-z0-9._/=!(), -]{1,1024}$/;
+
+/** "a=b;c" → ["a=b", "c"]; refuses an empty list: the cache must never ask for every Secret. */
+function labelSelectorsOf(name: string, text: string): string[] {
+  const selectors = text
+    .split(";")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+  if (selectors.length === 0) {
+    throw new ConfigError(
+      `${name} must name at least one label selector (separated by ';'), e.g. platform.apolo.us/secrets-store=true: the webhook reads only labelled store Secrets`,
+    );
+  }
+  if (selectors.length > 30)
+    throw new ConfigError(
+      `${name}: at most 30 label selectors (each is a list and a watch), got ${selectors.length}`,
+    );
+  for (const selector of selectors) {
+    if (!SELECTOR_CHARS.test(selector))
+      throw new ConfigError(
+        `${name}: '${selector}' is not a label selector (keys, values, =, ==, !=, !, in (...), notin (...), commas)`,
+      );
+  }
+  return selectors;
+}
 
 function clusterNameOf(name: string, text: string): string | undefined {
   if (text === "") return undefined;
@@ -601,7 +630,7 @@ function parseServe(args: string[], env: Env): Command {
     trustedUsers: list(raw("trusted-users")),
     trustedGroups: list(raw("trusted-groups")),
     namespaces,
-    secretLabelSelector: raw("secret-label-selector").trim(),
+    secretLabelSelectors: labelSelectorsOf(named("secret-label-selector"), raw("secret-label-selector")),
     lookupTimeoutMs: integer(named("lookup-timeout-ms"), raw("lookup-timeout-ms"), 10, 30_000),
     maxBodyBytes: integer(named("max-body-bytes"), raw("max-body-bytes"), 1024, 64 * 1024 * 1024),
     keepAliveTimeoutMs,

@@ -26,10 +26,15 @@ export async function serve(config: ServeConfig): Promise<void> {
 
   const cache = new StoreCache(kube, {
     namespaces: config.namespaces,
-    labelSelector: config.secretLabelSelector,
+    labelSelectors: config.secretLabelSelectors,
     lookupTimeoutMs: config.lookupTimeoutMs,
     onEvent: (event) => {
       if (event.kind === "watch-error") logger.warn("store watch failed", event);
+      else if (event.kind === "unlabelled-store")
+        logger.warn(
+          "a Secret named like a store matches no --secret-label-selector: treated as absent; label it (see README, Upgrading)",
+          event,
+        );
       else logger.info(`store cache ${event.kind}`, event);
     },
   });
@@ -90,7 +95,7 @@ export async function serve(config: ServeConfig): Promise<void> {
     const inFlight = server.inFlight;
     await server.drain(config.drainTimeoutMs);
     await stopCertificates();
-    cache.stop();
+    void cache.stop();
     metricsServer?.close();
     logger.info("stopped", { inFlightAtDrain: inFlight });
     process.exit(0);

@@ -121,6 +121,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Accept header; default application/json (a metadata-only form keeps values off the wire). */
+  accept?: string;
   timeoutMs?: number;
 }
 
@@ -152,9 +154,9 @@ export class KubeClient {
     return url;
   }
 
-  #headers(contentType?: string): Record<string, string> {
+  #headers(contentType?: string, accept = "application/json"): Record<string, string> {
     const headers: Record<string, string> = {
-      accept: "application/json",
+      accept,
       "user-agent": "apolo-secrets-webhook",
     };
     const token = this.#access.token?.();
@@ -174,6 +176,7 @@ export class KubeClient {
           agent: this.#agent,
           headers: this.#headers(
             payload === undefined ? undefined : (options.contentType ?? "application/json"),
+            options.accept,
           ),
           timeout: options.timeoutMs ?? 30_000,
         },

@@ -69,6 +69,11 @@ const COMBINATIONS: Record<string, string[]> = {
     "api.namespace=platform-jobs",
     "api.usernamePrefix=system:serviceaccount:apolo-users:",
   ],
+  "secrets API in named namespaces": [
+    "webhook.namespaces={platform-jobs,other-jobs}",
+    "api.enabled=true",
+    "api.namespace=platform-jobs",
+  ],
   "secrets API with cert-manager": [
     "api.enabled=true",
     "api.namespace=platform-jobs",
@@ -140,9 +145,9 @@ describe("helm template", () => {
   });
 
   it("keeps the exclusions even when the selector is replaced or the namespaces are named", () => {
-    const named = webhook(render(["webhook.namespaces={jobs-a,kube-system}"], "ops"));
+    const named = webhook(render(["webhook.namespaces={jobs-a,jobs-b}"], "ops"));
     expect(named.namespaceSelector.matchExpressions).toEqual([
-      { key: "kubernetes.io/metadata.name", operator: "In", values: ["jobs-a", "kube-system"] },
+      { key: "kubernetes.io/metadata.name", operator: "In", values: ["jobs-a", "jobs-b"] },
       {
         key: "kubernetes.io/metadata.name",
         operator: "NotIn",
@@ -263,10 +268,73 @@ describe("the secrets API (api.enabled)", () => {
     expect(render().some((x) => x.metadata.name.includes("-api"))).toBe(false);
   });
 
+  it.each([
+    [
+      ["api.namespace=apolo-system"],
+      "api.namespace 'apolo-system' is the release namespace, which the webhook never serves: jobs there would get no secret checks. Set api.namespace to the jobs' namespace, or install the release in another namespace",
+    ],
+    [
+      ["api.namespace=kube-public"],
+      "api.namespace 'kube-public' is in webhook.excludedNamespaces, which the webhook never serves: set api.namespace to a served namespace, or remove it from webhook.excludedNamespaces",
+    ],
+    [
+      ["api.namespace=platform-jobs", "webhook.namespaces={jobs-a,jobs-b}"],
+      `api.namespace 'platform-jobs' is not in webhook.namespaces ["jobs-a","jobs-b"]: the webhook would neither read nor check the stores written there. Add it to webhook.namespaces, or set api.namespace to one of them`,
+    ],
+  ])("refuses a store namespace the webhook never checks: %j", (values, message) => {
+    // helm install and upgrade render the same way, so they are refused with the same message.
+    expect(() => render(["api.enabled=true", ...values], "apolo-system")).toThrow(message);
+  });
+
+  it("renders when the store namespace is one the webhook serves", () => {
+    const m = render(COMBINATIONS["secrets API in named namespaces"] as string[]);
+    expect(find(m, "Role", "asw-apolo-secrets-webhook-api-write-stores").metadata.namespace).toBe(
+      "platform-jobs",
+    );
+    expect(webhook(m).namespaceSelector.matchExpressions[0]?.values).toContain("platform-jobs");
+  });
+
   it("needs the namespace it writes to", () => {
     expect(() => render(["api.enabled=true"])).toThrow(
       /api\.namespace is required when api\.enabled is true/,
     );
+  });
+});
+
+describe("least privilege and consistent namespaces", () => {
+  it("passes the store label selectors, the secrets API's label among them, to the server", () => {
+    expect(env(render(), "SECRET_LABEL_SELECTOR")).toBe(
+      "platform.apolo.us/secrets-store=true;platform.neuromation.io/secret-api-org-name",
+    );
+    const custom = render(["webhook.secretLabelSelectors={team=ml}"]);
+    expect(env(custom, "SECRET_LABEL_SELECTOR")).toBe("team=ml");
+  });
+
+  it.each(["apolo-system", "kube-system"])(
+    "refuses webhook.namespaces naming %s, a namespace the webhook never serves",
+    (namespace) => {
+      expect(() => render([`webhook.namespaces={jobs-a,${namespace}}`], "apolo-system")).toThrow(
+        `webhook.namespaces lists '${namespace}'`,
+      );
+    },
+  );
+
+  it("grants Roles only in the named namespaces, which are exactly the served ones", () => {
+    const m = render(["webhook.namespaces={jobs-a,jobs-b}"]);
+    const readers = m.filter((x) => x.metadata.name.endsWith("read-stores"));
+    expect(readers.map((x) => `${x.kind}/${x.metadata.namespace}`).sort()).toEqual([
+      "Role/jobs-a",
+      "Role/jobs-b",
+      "RoleBinding/jobs-a",
+      "RoleBinding/jobs-b",
+    ]);
+    expect(webhook(m).namespaceSelector.matchLabels).toBeUndefined();
+    expect(webhook(m).namespaceSelector.matchExpressions[0]).toEqual({
+      key: "kubernetes.io/metadata.name",
+      operator: "In",
+      values: ["jobs-a", "jobs-b"],
+    });
+    expect(env(m, "NAMESPACES")).toBe("jobs-a,jobs-b");
   });
 });
 
@@ -279,6 +347,8 @@ describe("values.schema.json", () => {
     [["certificates.caValidity=1year"], /caValidity.*(pattern|does not match)/i],
     [["webhook.failurePolicy=Maybe"], /failurePolicy/],
     [["webhook.namespaces={Bad_Name}"], /namespaces/],
+    [["json:webhook.secretLabelSelectors=[]"], /secretLabelSelectors.*(minItems|at least 1)/i],
+    [["webhook.secretLabelSelector=x"], /additional properties 'secretLabelSelector' not allowed/i],
     [
       ["networkPolicy.enabled=true"],
       /networkPolicy\.apiServerCidrs must list the API server's addresses \(CIDRs\)/,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the control-plane binaries (etcd, kube-apiserver, kubectl) and helm from the Go module proxy
+# Builds the control-plane binaries (etcd, etcdctl, kube-apiserver, kubectl) and helm from the Go module proxy
 # through the wrapper modules beside this script, and caches them outside the work tree keyed
 # by version. A binary already in the cache is not rebuilt. Any failure is loud and names the step.
 set -euo pipefail
@@ -7,9 +7,16 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${APOLO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/apolo-secrets-webhook/bin}"
 kube_version="$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$here/tools/kubernetes/go.mod")"
-etcd_version="$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$here/tools/etcd/go.mod")"
+# The etcd module requires two commands in a require block: read the server's line there.
+etcd_version="$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3; exit} $1=="go.etcd.io/etcd/server/v3" {print $2; exit}' "$here/tools/etcd/go.mod")"
 helm_version="$(awk '$1=="require" && $2=="helm.sh/helm/v3" {print $3}' "$here/tools/helm/go.mod")"
 mkdir -p "$cache"
+for pinned in "kube_version=$kube_version" "etcd_version=$etcd_version" "helm_version=$helm_version"; do
+  if [[ "$pinned" == *= ]]; then
+    echo "build-tools: step 'read versions' failed: ${pinned%=} not found in the wrapper go.mod files" >&2
+    exit 1
+  fi
+done
 
 if ! command -v go >/dev/null 2>&1; then
   echo "build-tools: step 'find go' failed: no Go toolchain on PATH (Go 1.26 or newer is needed to build the control plane)" >&2
@@ -45,6 +52,8 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 
 build etcd "$etcd_version" "$here/tools/etcd" go.etcd.io/etcd/server/v3
+# etcdctl reads stored Secrets straight from etcd (the encryption-at-rest test).
+build etcdctl "$etcd_version" "$here/tools/etcd" go.etcd.io/etcd/etcdctl/v3
 build kube-apiserver "$kube_version" "$here/tools/kubernetes" k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build kubectl "$kube_version" "$here/tools/kubernetes" k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 # Helm reports its own version from these variables, and assumes the Kubernetes version of its
@@ -60,6 +69,7 @@ build helm "$helm_version-r2" "$here/tools/helm" helm.sh/helm/v3/cmd/helm "$helm
 # Stable names for the harness: a small env file it sources.
 cat >"$cache/versions.env" <<ENV
 ETCD_BIN=$cache/etcd-$etcd_version
+ETCDCTL_BIN=$cache/etcdctl-$etcd_version
 KUBE_APISERVER_BIN=$cache/kube-apiserver-$kube_version
 KUBECTL_BIN=$cache/kubectl-$kube_version
 HELM_BIN=$cache/helm-$helm_version-r2

@@ -3,6 +3,7 @@
 // users from a throwaway CA and RBAC on.
 
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { freePort, type Managed, startProcess, stopProcess, tail, waitFor } from
 
 export interface ToolPaths {
   etcd: string;
+  etcdctl: string;
   kubeApiserver: string;
   kubectl: string;
   etcdVersion: string;
@@ -36,6 +38,10 @@ export interface ControlPlane {
   kubeconfigs: Record<UserKey, string>;
   tools: ToolPaths;
   apiserverArgs: string[];
+  /** etcd's client URL: tests read stored objects straight from it (encryption at rest). */
+  etcdUrl: string;
+  /** The API server's audit log: the webhook user's requests for Secrets (see AUDIT_POLICY). */
+  auditLog: string;
 }
 
 export function toolsCacheDir(): string {
@@ -60,14 +66,22 @@ export function loadToolPaths(): ToolPaths {
   );
   const tools: ToolPaths = {
     etcd: env.ETCD_BIN ?? "",
+    etcdctl: env.ETCDCTL_BIN ?? "",
     kubeApiserver: env.KUBE_APISERVER_BIN ?? "",
     kubectl: env.KUBECTL_BIN ?? "",
     etcdVersion: env.ETCD_VERSION ?? "",
     kubeVersion: env.KUBE_VERSION ?? "",
   };
-  for (const path of [tools.etcd, tools.kubeApiserver, tools.kubectl]) {
-    if (!existsSync(path))
-      throw new Error(`control-plane binary ${path} is missing; run 'make cluster-tools'`);
+  for (const [name, path] of Object.entries({
+    etcd: tools.etcd,
+    etcdctl: tools.etcdctl,
+    "kube-apiserver": tools.kubeApiserver,
+    kubectl: tools.kubectl,
+  })) {
+    if (!path || !existsSync(path))
+      throw new Error(
+        `control-plane binary ${name} (${path || `not in ${file}`}) is missing; run 'make cluster-tools'`,
+      );
   }
   return tools;
 }
@@ -174,6 +188,34 @@ metadata: {name: alice, namespace: apolo-users}
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: bob, namespace: apolo-users}
+`;
+
+// Secrets are encrypted at rest, as the product promises, with a key made for this run: what etcd
+// holds starts with k8s:enc:secretbox:v1:run-key: (test/e2e/encryption.test.ts reads it back).
+function encryptionConfiguration(): string {
+  return `apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+- resources: [secrets]
+  providers:
+  - secretbox:
+      keys:
+      - name: run-key
+        secret: ${randomBytes(32).toString("base64")}
+  - identity: {}
+`;
+}
+
+// What the webhook's user asks of Secrets, with the request URI (query included): the proof that
+// every list and watch carries a label selector (test/e2e/least-privilege.test.ts). Nothing else.
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  users: [${USERS.webhook.name}]
+  resources: [{group: "", resources: [secrets]}]
+- level: None
 `;
 
 export function kubectl(plane: ControlPlane, user: UserKey, args: string[], input?: string): string {
@@ -299,6 +341,12 @@ export async function startControlPlane(
     throw new Error(`${String(error)}\n--- etcd log ---\n${tail(etcd.logFile)}`);
   });
 
+  const encryptionConfig = join(dir, "encryption-config.yaml");
+  writeFileSync(encryptionConfig, encryptionConfiguration(), { mode: 0o600 });
+  const auditPolicy = join(dir, "audit-policy.yaml");
+  writeFileSync(auditPolicy, AUDIT_POLICY);
+  const auditLog = join(dir, "audit.log");
+
   const plane: ControlPlane = {
     dir,
     pidFile,
@@ -306,6 +354,8 @@ export async function startControlPlane(
     server,
     kubeconfigs,
     tools,
+    etcdUrl: `http://127.0.0.1:${etcdPort}`,
+    auditLog,
     apiserverArgs: [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
       "--bind-address=127.0.0.1",
@@ -325,6 +375,9 @@ export async function startControlPlane(
       "--endpoint-reconciler-type=none",
       "--enable-aggregator-routing=true",
       "--profiling=false",
+      `--encryption-provider-config=${encryptionConfig}`,
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${auditLog}`,
       "--v=1",
     ],
   };

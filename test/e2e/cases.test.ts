@@ -25,7 +25,8 @@ async function withStores(c: AdmissionCase): Promise<void> {
     await api("admin").createNamespacedSecret({
       namespace: ns,
       body: {
-        metadata: { name },
+        // Labelled as the secrets API labels stores: the webhook reads only labelled ones.
+        metadata: { name, labels: { "platform.apolo.us/secrets-store": "true" } },
         type: "Opaque",
         data: Object.fromEntries(keys.map((k) => [k, Buffer.from("v").toString("base64")])),
       },
