@@ -178,7 +178,7 @@ export const SERVE_OPTIONS = [
   {
     flag: "max-inflight-body-bytes",
     env: "MAX_INFLIGHT_BODY_BYTES",
-    default: "33554432",
+    default: "16777216",
     help: "bytes of review bodies held at once over all connections (reserved from Content-Length); beyond it requests get 429",
   },
   {
