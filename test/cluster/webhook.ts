@@ -75,9 +75,9 @@ export async function prepareWebhook(
   };
 }
 
-export function startWebhook(plane: ControlPlane, webhook: WebhookProcess): Managed {
+export function startWebhook(plane: ControlPlane, webhook: WebhookProcess, name = "webhook"): Managed {
   return startProcess(plane.dir, plane.pidFile, {
-    name: "webhook",
+    name,
     command: BIN,
     args: webhook.args,
     env: webhook.env,
