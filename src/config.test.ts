@@ -51,6 +51,14 @@ describe("parseCommand serve", () => {
     [[...TLS, "--namespaces", "ok,Not_OK"], /'Not_OK' is not a valid namespace name/],
     [[...TLS, "--log-level", "loud"], /must be debug, info, warn or error/],
     [[...TLS, "--nope"], /Unknown option '--nope'/],
+    [
+      [...TLS, "--client-allowed-names", "kube-apiserver"],
+      /--client-allowed-names \(APOLO_SECRETS_WEBHOOK_CLIENT_ALLOWED_NAMES\) needs --client-ca-file/,
+    ],
+    [
+      [...TLS, "--max-inflight-body-bytes", "1048576"],
+      /--max-inflight-body-bytes .* \(1048576\) must be at least --max-body-bytes .* \(7340032\), or the largest review could never be read/,
+    ],
   ])("refuses %j with a clear message", (args, message) => {
     expect(() => serve(args)).toThrow(ConfigError);
     expect(() => serve(args)).toThrow(message);
@@ -78,6 +86,24 @@ describe("parseCommand serve", () => {
     [["--secret-label-selector", "a=b;c=\\d"], /'c=\\d' is not a label selector/],
   ])("refuses the selectors %j", (args, message) => {
     expect(() => serve([...TLS, ...args])).toThrow(message);
+  });
+
+  it("leaves client authentication off by default and bounds the bodies in flight", () => {
+    expect(serve(TLS)).toMatchObject({
+      clientCaFile: undefined,
+      clientAllowedNames: [],
+      maxInflightBodyBytes: 16 * 1024 * 1024,
+    });
+    const config = serve(TLS, {
+      APOLO_SECRETS_WEBHOOK_CLIENT_CA_FILE: "/ca/client-ca.crt",
+      APOLO_SECRETS_WEBHOOK_CLIENT_ALLOWED_NAMES: "kube-apiserver, apiserver-webhook-client",
+      APOLO_SECRETS_WEBHOOK_MAX_INFLIGHT_BODY_BYTES: "67108864",
+    });
+    expect(config).toMatchObject({
+      clientCaFile: "/ca/client-ca.crt",
+      clientAllowedNames: ["kube-apiserver", "apiserver-webhook-client"],
+      maxInflightBodyBytes: 67108864,
+    });
   });
 
   it("refuses an unknown command", () => {

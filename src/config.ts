@@ -116,6 +116,18 @@ export const SERVE_OPTIONS = [
     help: "how often each replica checks the managed certificates",
   },
   {
+    flag: "client-ca-file",
+    env: "CLIENT_CA_FILE",
+    default: "",
+    help: "PEM CA bundle of the API server's client certificate: when set, the HTTPS port (POST /mutate) requires a client certificate it issued (reloaded when it changes); probes use the metrics port",
+  },
+  {
+    flag: "client-allowed-names",
+    env: "CLIENT_ALLOWED_NAMES",
+    default: "",
+    help: "comma-separated subject CNs a client certificate must have (with --client-ca-file); empty accepts any certificate the CA issued",
+  },
+  {
     flag: "scope",
     env: "SCOPE",
     default: "user",
@@ -163,6 +175,12 @@ export const SERVE_OPTIONS = [
     env: "MAX_BODY_BYTES",
     default: "7340032",
     help: "largest AdmissionReview accepted; larger bodies get 413",
+  },
+  {
+    flag: "max-inflight-body-bytes",
+    env: "MAX_INFLIGHT_BODY_BYTES",
+    default: "16777216",
+    help: "bytes of review bodies held at once over all connections (reserved from Content-Length); beyond it requests get 429",
   },
   {
     flag: "keep-alive-timeout-ms",
@@ -333,6 +351,10 @@ export interface ServeConfig {
   lookupTimeoutMs: number;
   maxBodyBytes: number;
   keepAliveTimeoutMs: number;
+  maxInflightBodyBytes: number;
+  /** Require client certificates issued by this CA bundle (file), optionally with these CNs. */
+  clientCaFile: string | undefined;
+  clientAllowedNames: readonly string[];
   shutdownDelayMs: number;
   drainTimeoutMs: number;
   kubeconfig: string | undefined;
@@ -606,6 +628,25 @@ function parseServe(args: string[], env: Env): Command {
       `${named("keep-alive-timeout-ms")} must exceed 90000: the API server reuses idle connections for up to 90 s`,
     );
   }
+  const clientCaFile = raw("client-ca-file").trim();
+  const clientAllowedNames = list(raw("client-allowed-names"));
+  if (clientAllowedNames.length > 0 && clientCaFile === "") {
+    throw new ConfigError(
+      `${named("client-allowed-names")} needs ${named("client-ca-file")}: names are checked on client certificates that CA issued`,
+    );
+  }
+  const maxBodyBytes = integer(named("max-body-bytes"), raw("max-body-bytes"), 1024, 64 * 1024 * 1024);
+  const maxInflightBodyBytes = integer(
+    named("max-inflight-body-bytes"),
+    raw("max-inflight-body-bytes"),
+    1024,
+    1024 * 1024 * 1024,
+  );
+  if (maxInflightBodyBytes < maxBodyBytes) {
+    throw new ConfigError(
+      `${named("max-inflight-body-bytes")} (${maxInflightBodyBytes}) must be at least ${named("max-body-bytes")} (${maxBodyBytes}), or the largest review could never be read`,
+    );
+  }
   const namespaces = list(raw("namespaces"));
   for (const namespace of namespaces) {
     if (!DNS_LABEL.test(namespace))
@@ -632,8 +673,11 @@ function parseServe(args: string[], env: Env): Command {
     namespaces,
     secretLabelSelectors: labelSelectorsOf(named("secret-label-selector"), raw("secret-label-selector")),
     lookupTimeoutMs: integer(named("lookup-timeout-ms"), raw("lookup-timeout-ms"), 10, 30_000),
-    maxBodyBytes: integer(named("max-body-bytes"), raw("max-body-bytes"), 1024, 64 * 1024 * 1024),
+    maxBodyBytes,
     keepAliveTimeoutMs,
+    maxInflightBodyBytes,
+    clientCaFile: clientCaFile || undefined,
+    clientAllowedNames,
     shutdownDelayMs: integer(named("shutdown-delay-ms"), raw("shutdown-delay-ms"), 0, 600_000),
     drainTimeoutMs: integer(named("drain-timeout-ms"), raw("drain-timeout-ms"), 0, 600_000),
     kubeconfig: raw("kubeconfig") || undefined,

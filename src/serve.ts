@@ -7,8 +7,10 @@ import type { Policy } from "./core/policy.js";
 import { kubeClientFor } from "./kube/api-client.js";
 import { StoreCache } from "./kube/store-cache.js";
 import { createApp } from "./server/app.js";
+import { BodyBudget } from "./server/body-budget.js";
+import { ClientCaReloader } from "./server/client-ca.js";
 import { CertifiedListener } from "./server/https-server.js";
-import { createLogger } from "./server/logger.js";
+import { createLogger, describeError, type Logger } from "./server/logger.js";
 import { createMetrics, createMetricsServer } from "./server/metrics.js";
 import { createReviewHandler } from "./server/review-handler.js";
 import type { LoadedCertificate } from "./server/tls-reloader.js";
@@ -38,12 +40,15 @@ export async function serve(config: ServeConfig): Promise<void> {
       else logger.info(`store cache ${event.kind}`, event);
     },
   });
-  const metrics = createMetrics(cache);
+  const bodyBudget = new BodyBudget(config.maxInflightBodyBytes);
+  const metrics = createMetrics(cache, bodyBudget);
 
   let shuttingDown = false;
   let certificate: LoadedCertificate | undefined;
+  let clientCaLoaded = config.clientCaFile === undefined;
   const readiness = () => [
     ...(certificate ? [] : ["certificate not loaded"]),
+    ...(clientCaLoaded ? [] : ["client CA not loaded"]),
     ...(cache.synced ? [] : ["store cache not synced"]),
     ...(shuttingDown ? ["shutting down"] : []),
   ];
@@ -57,19 +62,32 @@ export async function serve(config: ServeConfig): Promise<void> {
     }),
     readiness,
     maxBodyBytes: config.maxBodyBytes,
+    bodyBudget,
+    onBusy: () => metrics.inflightRefusals.inc(),
   });
 
   // HTTPS starts listening with the first certificate; until then the pod is alive, not ready.
   const server = new CertifiedListener(
     app,
-    { host: config.bindAddress, port: config.port, keepAliveTimeoutMs: config.keepAliveTimeoutMs },
+    {
+      host: config.bindAddress,
+      port: config.port,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      clientAuth: config.clientCaFile ? { allowedNames: config.clientAllowedNames } : undefined,
+      onRefused: (reason) => metrics.tlsRefusals.inc({ reason }),
+    },
     (port) =>
       logger.info("webhook serving", {
         port,
         scope: config.scope,
         namespaces: config.namespaces.join(",") || "*",
+        clientAuth: config.clientCaFile ? "required" : "off",
       }),
   );
+  const stopClientCa = await startClientCa(config, logger, (ca) => {
+    clientCaLoaded = true;
+    server.trustClients(ca);
+  });
   const useCertificate = (loaded: LoadedCertificate) => {
     certificate = loaded;
     server.use({ cert: loaded.cert, key: loaded.key });
@@ -95,6 +113,7 @@ export async function serve(config: ServeConfig): Promise<void> {
     const inFlight = server.inFlight;
     await server.drain(config.drainTimeoutMs);
     await stopCertificates();
+    stopClientCa();
     void cache.stop();
     metricsServer?.close();
     logger.info("stopped", { inFlightAtDrain: inFlight });
@@ -102,4 +121,35 @@ export async function serve(config: ServeConfig): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/**
+ * With --client-ca-file, the CA that decides who may call: until it loads the HTTPS port does not
+ * listen (fail closed; readiness says why), and a bad replacement keeps the one in use.
+ */
+async function startClientCa(
+  config: ServeConfig,
+  logger: Logger,
+  use: (ca: Buffer) => void,
+): Promise<() => void> {
+  const file = config.clientCaFile;
+  if (!file) return () => {};
+  let lastProblem: string | undefined;
+  const events = {
+    onLoad: (ca: { pem: Buffer; count: number }) => {
+      lastProblem = undefined;
+      logger.info("client CA loaded: client certificates required", { file, certificates: ca.count });
+      use(ca.pem);
+    },
+    onReject: (error: unknown) => {
+      const problem = describeError(error);
+      if (problem === lastProblem) return;
+      lastProblem = problem;
+      logger.warn("client CA not (re)loaded; keeping the current one", { error: problem });
+    },
+  };
+  const reloader = new ClientCaReloader(file, config.tlsReloadIntervalMs, events);
+  await reloader.load().catch(events.onReject);
+  reloader.start();
+  return () => reloader.stop();
 }

@@ -2,6 +2,7 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler, type Express } from "express";
+import type { BodyBudget } from "./body-budget.js";
 import type { ReviewHandler } from "./review-handler.js";
 
 export interface AppOptions {
@@ -9,6 +10,10 @@ export interface AppOptions {
   /** Ready: certificate loaded, store cache synced, not shutting down. Returns the reasons when not. */
   readiness: () => string[];
   maxBodyBytes: number;
+  /** Bytes of review bodies held at once over all connections; beyond it requests get 429. */
+  bodyBudget: BodyBudget;
+  /** Called for each request refused because the body budget is spent. */
+  onBusy?: () => void;
 }
 
 /**
@@ -28,10 +33,21 @@ export function createApp(options: AppOptions): RequestListener {
 }
 
 function handleMutate(request: IncomingMessage, response: ServerResponse, options: AppOptions): void {
-  readJsonBody(request, options.maxBodyBytes, (body) => {
+  // The reservation lives until the answer is sent or the connection is gone.
+  const lease = { bytes: 0 };
+  response.once("close", () => options.bodyBudget.release(lease.bytes));
+  readJsonBody(request, options.maxBodyBytes, options.bodyBudget, lease, (body) => {
     if (body.kind === "too-large") {
       const error = `request body is larger than the limit of ${options.maxBodyBytes} bytes (--max-body-bytes)`;
       sendJson(response, 413, { error }, true);
+      return;
+    }
+    if (body.kind === "busy") {
+      options.onBusy?.();
+      options.bodyBudget.release(lease.bytes);
+      lease.bytes = 0;
+      const error = `the webhook is at its limit of ${options.bodyBudget.limitBytes} bytes of review bodies in flight (--max-inflight-body-bytes); retry shortly`;
+      refuseUnread(request, response, 429, { error });
       return;
     }
     if (body.kind === "invalid") {
@@ -101,16 +117,38 @@ function createExpressApp(options: AppOptions): Express {
 type BodyResult =
   | { kind: "json"; value: unknown }
   | { kind: "too-large" }
+  | { kind: "busy" }
   | { kind: "invalid" }
   | { kind: "failed" };
 
-/** Reads a JSON body of at most `limit` bytes. The API server always sends Content-Length. */
-function readJsonBody(request: IncomingMessage, limit: number, done: (body: BodyResult) => void): void {
-  const declared = Number(request.headers["content-length"] ?? Number.NaN);
-  if (declared > limit) {
+/**
+ * Reads a JSON body of at most `limit` bytes, holding no more than the budget allows. A declared
+ * Content-Length (the API server always sends one) is reserved whole before any byte is read and
+ * read into one buffer of that size; a chunked body reserves as its chunks arrive. What is
+ * reserved is added to `lease`, which the caller releases.
+ */
+function readJsonBody(
+  request: IncomingMessage,
+  limit: number,
+  budget: BodyBudget,
+  lease: { bytes: number },
+  done: (body: BodyResult) => void,
+): void {
+  const header = request.headers["content-length"];
+  const declared = header === undefined ? undefined : Number(header);
+  if (declared !== undefined && declared > limit) {
     request.resume();
     done({ kind: "too-large" });
     return;
+  }
+  let buffer: Buffer | undefined;
+  if (declared !== undefined) {
+    if (!budget.tryReserve(declared)) {
+      done({ kind: "busy" });
+      return;
+    }
+    lease.bytes += declared;
+    buffer = Buffer.allocUnsafe(declared);
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -122,15 +160,29 @@ function readJsonBody(request: IncomingMessage, limit: number, done: (body: Body
   };
   request.on("data", (chunk: Buffer) => {
     if (finished) return;
+    if (size + chunk.length > limit) {
+      finish({ kind: "too-large" });
+      return;
+    }
+    if (buffer) {
+      // node's parser never delivers more than the declared length.
+      chunk.copy(buffer, size);
+    } else if (budget.tryReserve(chunk.length)) {
+      lease.bytes += chunk.length;
+      chunks.push(chunk);
+    } else {
+      chunks.length = 0;
+      finish({ kind: "busy" });
+      return;
+    }
     size += chunk.length;
-    if (size > limit) finish({ kind: "too-large" });
-    else chunks.push(chunk);
   });
   request.on("end", () => {
     if (finished) return;
+    const bytes = buffer ? buffer.subarray(0, size) : Buffer.concat(chunks, size);
     let value: unknown;
     try {
-      value = JSON.parse(Buffer.concat(chunks, size).toString("utf8"));
+      value = JSON.parse(bytes.toString("utf8"));
     } catch {
       finish({ kind: "invalid" });
       return;
@@ -138,6 +190,34 @@ function readJsonBody(request: IncomingMessage, limit: number, done: (body: Body
     finish({ kind: "json", value });
   });
   request.on("error", () => finish({ kind: "failed" }));
+}
+
+/**
+ * Answers at once without keeping the body: the answer is written whole now, and the response
+ * ends (so the connection is reused or closed) only when the rest of the body has been read and
+ * discarded. A client still writing its body therefore never hits a closed socket.
+ */
+function refuseUnread(
+  request: IncomingMessage,
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "retry-after": "1",
+  });
+  response.write(text);
+  if (request.complete) {
+    response.end();
+    return;
+  }
+  request.removeAllListeners("data");
+  request.on("end", () => response.end());
+  request.on("error", () => response.destroy());
+  request.resume();
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown, close = false): void {

@@ -1,16 +1,32 @@
 // HTTPS listener: keep-alive longer than the API server's idle reuse, certificate swaps without
-// dropping connections, and a drain that finishes in-flight requests before exit.
+// dropping connections, optional client-certificate authentication of the caller (the API
+// server), and a drain that finishes in-flight requests before exit.
 
 import type { RequestListener } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import type { SecureContextOptions } from "node:tls";
+import type { SecureContextOptions, TLSSocket } from "node:tls";
 
 export interface HttpsOptions {
   host: string;
   port: number;
   /** The API server's Go client reuses idle connections for up to 90 s, so keep them longer. */
   keepAliveTimeoutMs: number;
+  /**
+   * Require a client certificate issued by the CA given to `trustClients` (checked in the TLS
+   * handshake: a caller without one gets no HTTP answer at all), and, when `allowedNames` is not
+   * empty, one whose subject CN is listed.
+   */
+  clientAuth?: { allowedNames: readonly string[] } | undefined;
+  /** Called for each connection refused: a failed handshake, or a client name not allowed. */
+  onRefused?: (reason: "handshake" | "client-name") => void;
+}
+
+/** The serving pair, plus the CA of client certificates when they are required. */
+export interface ServingContext {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer | undefined;
 }
 
 export class WebhookHttpsServer {
@@ -20,7 +36,27 @@ export class WebhookHttpsServer {
 
   constructor(app: RequestListener, tls: SecureContextOptions, options: HttpsOptions) {
     this.#options = options;
-    this.#server = createServer({ ...tls, minVersion: "TLSv1.2" }, app);
+    const clientAuth = options.clientAuth;
+    this.#server = createServer(
+      {
+        ...tls,
+        minVersion: "TLSv1.2",
+        ...(clientAuth ? { requestCert: true, rejectUnauthorized: true } : {}),
+      },
+      app,
+    );
+    this.#server.on("tlsClientError", () => options.onRefused?.("handshake"));
+    if (clientAuth && clientAuth.allowedNames.length > 0) {
+      const allowed = new Set(clientAuth.allowedNames);
+      // Runs after the handshake verified the chain and before any request byte is parsed.
+      this.#server.on("secureConnection", (socket: TLSSocket) => {
+        const cn = socket.getPeerCertificate().subject?.CN;
+        const names = Array.isArray(cn) ? cn : cn === undefined ? [] : [cn];
+        if (names.length === 1 && allowed.has(names[0] as string)) return;
+        options.onRefused?.("client-name");
+        socket.destroy();
+      });
+    }
     this.#server.keepAliveTimeout = options.keepAliveTimeoutMs;
     // headersTimeout must exceed keepAliveTimeout, or idle sockets are cut while reused.
     this.#server.headersTimeout = options.keepAliveTimeoutMs + 5_000;
@@ -82,6 +118,8 @@ export class CertifiedListener {
   readonly #onListening: (port: number) => void;
   #server: WebhookHttpsServer | undefined;
   #listening: Promise<void> | undefined;
+  #serving: { cert: Buffer; key: Buffer } | undefined;
+  #clientCa: Buffer | undefined;
 
   constructor(app: RequestListener, options: HttpsOptions, onListening: (port: number) => void) {
     this.#app = app;
@@ -89,7 +127,24 @@ export class CertifiedListener {
     this.#onListening = onListening;
   }
 
-  use(tls: SecureContextOptions): void {
+  /** The serving pair: the first one starts the listener (once the client CA, if required, is in). */
+  use(serving: { cert: Buffer; key: Buffer }): void {
+    this.#serving = serving;
+    this.#apply();
+  }
+
+  /** The CA bundle of accepted client certificates (with `clientAuth`); swapped like the certificate. */
+  trustClients(ca: Buffer): void {
+    this.#clientCa = ca;
+    this.#apply();
+  }
+
+  #apply(): void {
+    const serving = this.#serving;
+    if (!serving) return;
+    // With client authentication required, never listen without the CA that decides who may call.
+    if (this.#options.clientAuth && !this.#clientCa) return;
+    const tls: ServingContext = { ...serving, ...(this.#clientCa ? { ca: this.#clientCa } : {}) };
     if (this.#server) {
       this.#server.setCertificate(tls);
       return;

@@ -17,11 +17,18 @@ export interface WebhookMetrics {
   liveLookups: Counter<"result">;
   tlsReloads: Counter<"result">;
   certificateExpiry: Gauge;
+  inflightRefusals: Counter;
+  tlsRefusals: Counter<"reason">;
+}
+
+/** What the metrics read from the body budget at scrape time. */
+export interface BodyBudgetStats {
+  readonly usedBytes: number;
 }
 
 const PREFIX = "apolo_secrets_webhook_";
 
-export function createMetrics(cache: CacheStats | undefined): WebhookMetrics {
+export function createMetrics(cache: CacheStats | undefined, bodyBudget?: BodyBudgetStats): WebhookMetrics {
   const registry = new Registry();
   const admissions = new Counter({
     name: `${PREFIX}admissions_total`,
@@ -54,6 +61,27 @@ export function createMetrics(cache: CacheStats | undefined): WebhookMetrics {
     help: "Expiry (notAfter) of the serving certificate now in use, as a Unix timestamp.",
     registers: [registry],
   });
+  const inflightRefusals = new Counter({
+    name: `${PREFIX}inflight_limit_refusals_total`,
+    help: "Requests answered 429 because the bytes of review bodies in flight reached --max-inflight-body-bytes.",
+    registers: [registry],
+  });
+  const tlsRefusals = new Counter({
+    name: `${PREFIX}tls_refusals_total`,
+    help: "Connections refused on the HTTPS port: handshake (failed TLS handshake, e.g. no or an untrusted client certificate) or client-name (a certificate whose CN is not in --client-allowed-names).",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  if (bodyBudget) {
+    new Gauge({
+      name: `${PREFIX}inflight_body_bytes`,
+      help: "Bytes of review bodies reserved by requests in flight (bounded by --max-inflight-body-bytes).",
+      registers: [registry],
+      collect() {
+        this.set(bodyBudget.usedBytes);
+      },
+    });
+  }
   if (cache) {
     new Gauge({
       name: `${PREFIX}store_cache_stores`,
@@ -80,7 +108,16 @@ export function createMetrics(cache: CacheStats | undefined): WebhookMetrics {
       },
     });
   }
-  return { registry, admissions, admissionDuration, liveLookups, tlsReloads, certificateExpiry };
+  return {
+    registry,
+    admissions,
+    admissionDuration,
+    liveLookups,
+    tlsReloads,
+    certificateExpiry,
+    inflightRefusals,
+    tlsRefusals,
+  };
 }
 
 /**

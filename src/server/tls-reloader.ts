@@ -36,33 +36,50 @@ export async function readCertificate(certFile: string, keyFile: string): Promis
   return checkCertificatePair(cert, key, `${certFile} and ${keyFile}`);
 }
 
-export class TlsReloader {
-  readonly #certFile: string;
-  readonly #keyFile: string;
+export interface FileReloaderEvents<T> {
+  onLoad(value: T): void;
+  onReject(error: unknown): void;
+}
+
+/**
+ * Files read and checked by `read`, re-read on every poll and file event; `onLoad` gets each new
+ * value (by `same`), `onReject` each failed read, and the last good value stays in use.
+ */
+export class FileReloader<T> {
+  readonly #files: readonly string[];
+  readonly #read: () => Promise<T>;
+  readonly #same: (a: T, b: T) => boolean;
   readonly #intervalMs: number;
-  readonly #events: TlsReloaderEvents;
-  #current: LoadedCertificate | undefined;
+  readonly #events: FileReloaderEvents<T>;
+  #current: T | undefined;
   #timer: NodeJS.Timeout | undefined;
   #watchers: FSWatcher[] = [];
   #checking = false;
 
-  constructor(certFile: string, keyFile: string, intervalMs: number, events: TlsReloaderEvents) {
-    this.#certFile = certFile;
-    this.#keyFile = keyFile;
+  constructor(
+    files: readonly string[],
+    read: () => Promise<T>,
+    same: (a: T, b: T) => boolean,
+    intervalMs: number,
+    events: FileReloaderEvents<T>,
+  ) {
+    this.#files = files;
+    this.#read = read;
+    this.#same = same;
     this.#intervalMs = intervalMs;
     this.#events = events;
   }
 
-  /** First load; rejects when the files are missing or do not match (the caller decides how loudly). */
+  /** First load; rejects when the files are missing or invalid (the caller decides how loudly). */
   async load(): Promise<void> {
-    this.#current = await readCertificate(this.#certFile, this.#keyFile);
+    this.#current = await this.#read();
     this.#events.onLoad(this.#current);
   }
 
   start(): void {
     this.#timer = setInterval(() => void this.check(), this.#intervalMs);
     this.#timer.unref();
-    for (const dir of new Set([dirname(this.#certFile), dirname(this.#keyFile)])) {
+    for (const dir of new Set(this.#files.map((file) => dirname(file)))) {
       try {
         const watcher = watchFs(dir, () => void this.check());
         watcher.on("error", () => watcher.close());
@@ -79,20 +96,32 @@ export class TlsReloader {
     this.#watchers = [];
   }
 
-  /** Loads the files again; keeps the old pair when the new one is unreadable or mismatched. */
+  /** Reads the files again; keeps the old value when the new one is unreadable or invalid. */
   async check(): Promise<void> {
     if (this.#checking) return;
     this.#checking = true;
     try {
-      const next = await readCertificate(this.#certFile, this.#keyFile);
-      if (this.#current && next.cert.equals(this.#current.cert) && next.key.equals(this.#current.key)) return;
+      const next = await this.#read();
+      if (this.#current !== undefined && this.#same(next, this.#current)) return;
       this.#current = next;
       this.#events.onLoad(next);
     } catch (error) {
-      // A half-written pair during a swap is normal; the next check will see the finished one.
+      // A half-written swap is normal; the next check will see the finished files.
       this.#events.onReject(error);
     } finally {
       this.#checking = false;
     }
+  }
+}
+
+export class TlsReloader extends FileReloader<LoadedCertificate> {
+  constructor(certFile: string, keyFile: string, intervalMs: number, events: TlsReloaderEvents) {
+    super(
+      [certFile, keyFile],
+      () => readCertificate(certFile, keyFile),
+      (a, b) => a.cert.equals(b.cert) && a.key.equals(b.key),
+      intervalMs,
+      events,
+    );
   }
 }

@@ -8,7 +8,8 @@ interface Container {
   env: Array<{ name: string; value: string }>;
   securityContext: Record<string, unknown>;
   livenessProbe: unknown;
-  readinessProbe: { httpGet: { path: string; scheme?: string } };
+  readinessProbe: { httpGet: { path: string; port: string; scheme?: string } };
+  volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
   resources: unknown;
 }
 interface DeploymentSpec {
@@ -21,6 +22,7 @@ interface DeploymentSpec {
       topologySpreadConstraints?: unknown[];
       priorityClassName?: string;
       serviceAccountName: string;
+      volumes: Array<{ name: string; configMap?: unknown; secret?: unknown }>;
     };
   };
 }
@@ -78,6 +80,16 @@ const COMBINATIONS: Record<string, string[]> = {
     "api.enabled=true",
     "api.namespace=platform-jobs",
     "certificates.mode=cert-manager",
+  ],
+  "client certificates required, CA from a ConfigMap": [
+    "webhook.clientAuth.enabled=true",
+    "webhook.clientAuth.caConfigMap=apiserver-webhook-client-ca",
+    "webhook.clientAuth.allowedNames={kube-apiserver-webhook-client}",
+  ],
+  "client certificates required, CA from a Secret": [
+    "webhook.clientAuth.enabled=true",
+    "webhook.clientAuth.caSecret=apiserver-webhook-client-ca",
+    "webhook.clientAuth.caKey=bundle.pem",
   ],
   "development URL, no PDB, existing service account, priority": [
     "webhook.clientConfigUrl=https://127.0.0.1:8443/mutate",
@@ -238,6 +250,60 @@ describe("helm template", () => {
     expect(dev.some((x) => x.kind === "PodDisruptionBudget" || x.kind === "ServiceAccount")).toBe(false);
     expect(deployment(dev).template.spec.serviceAccountName).toBe("existing");
     expect(deployment(dev).template.spec.priorityClassName).toBe("system-cluster-critical");
+  });
+});
+
+describe("client certificates and memory (webhook.clientAuth, maxInflightBodyBytes, nodeOptions)", () => {
+  it("mounts the client CA, points the webhook at it, and probes readiness on the plain port", () => {
+    const m = render(COMBINATIONS["client certificates required, CA from a ConfigMap"] as string[]);
+    expect(env(m, "CLIENT_CA_FILE")).toBe("/etc/apolo-secrets-webhook/client-ca/ca.crt");
+    expect(env(m, "CLIENT_ALLOWED_NAMES")).toBe("kube-apiserver-webhook-client");
+    expect(container(m).volumeMounts).toContainEqual({
+      name: "client-ca",
+      mountPath: "/etc/apolo-secrets-webhook/client-ca",
+      readOnly: true,
+    });
+    expect(deployment(m).template.spec.volumes).toContainEqual({
+      name: "client-ca",
+      configMap: { name: "apiserver-webhook-client-ca", items: [{ key: "ca.crt", path: "ca.crt" }] },
+    });
+    // The kubelet has no client certificate.
+    expect(container(m).readinessProbe.httpGet).toEqual({ path: "/readyz", port: "metrics" });
+
+    const fromSecret = render(COMBINATIONS["client certificates required, CA from a Secret"] as string[]);
+    expect(env(fromSecret, "CLIENT_CA_FILE")).toBe("/etc/apolo-secrets-webhook/client-ca/bundle.pem");
+    expect(deployment(fromSecret).template.spec.volumes).toContainEqual({
+      name: "client-ca",
+      secret: {
+        secretName: "apiserver-webhook-client-ca",
+        items: [{ key: "bundle.pem", path: "bundle.pem" }],
+      },
+    });
+
+    const off = render();
+    expect(env(off, "CLIENT_CA_FILE")).toBeUndefined();
+    expect(deployment(off).template.spec.volumes.map((v) => v.name)).toEqual(["tmp"]);
+  });
+
+  it("needs exactly one source of the client CA", () => {
+    const message =
+      /webhook\.clientAuth\.enabled needs exactly one of webhook\.clientAuth\.caConfigMap or webhook\.clientAuth\.caSecret/;
+    expect(() => render(["webhook.clientAuth.enabled=true"])).toThrow(message);
+    expect(() =>
+      render([
+        "webhook.clientAuth.enabled=true",
+        "webhook.clientAuth.caConfigMap=a",
+        "webhook.clientAuth.caSecret=b",
+      ]),
+    ).toThrow(message);
+  });
+
+  it("bounds the bodies in flight and the V8 heap by default", () => {
+    const m = render();
+    expect(env(m, "MAX_INFLIGHT_BODY_BYTES")).toBe("16777216");
+    expect(container(m).env.find((e) => e.name === "NODE_OPTIONS")?.value).toBe(
+      "--max-old-space-size=128 --max-semi-space-size=2",
+    );
   });
 });
 

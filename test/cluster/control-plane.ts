@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { createCa, issueCert, type TestCa } from "../support/certs.js";
+import { createCa, type IssuedCert, issueCert, type TestCa } from "../support/certs.js";
 import { freePort, type Managed, startProcess, stopProcess, tail, waitFor } from "./processes.js";
 
 export interface ToolPaths {
@@ -42,6 +42,8 @@ export interface ControlPlane {
   etcdUrl: string;
   /** The API server's audit log: the webhook user's requests for Secrets (see AUDIT_POLICY). */
   auditLog: string;
+  /** How the API server authenticates to the webhook (see webhookClientAuth). */
+  webhookClient: WebhookClientAuth;
 }
 
 export function toolsCacheDir(): string {
@@ -217,6 +219,55 @@ rules:
   resources: [{group: "", resources: [secrets]}]
 - level: None
 `;
+/**
+ * The API server's client certificate for calls to the webhook, as production configures it:
+ * AdmissionConfiguration → WebhookAdmissionConfiguration → a kubeconfig whose user entry is named
+ * for the webhook's host:port. Its CA is the webhook's own (not the cluster CA, whose user
+ * certificates must not open /mutate). The port is chosen now: the API server reads this once.
+ */
+export interface WebhookClientAuth {
+  ca: TestCa;
+  cert: IssuedCert;
+  webhookPort: number;
+  admissionConfigFile: string;
+}
+
+export const WEBHOOK_CLIENT_NAME = "kube-apiserver-webhook-client";
+
+function webhookClientAuth(certs: string, webhookPort: number): WebhookClientAuth {
+  const ca = createCa(certs, "webhook-client-ca", 2);
+  const cert = issueCert(ca, {
+    name: "apiserver-webhook-client",
+    commonName: WEBHOOK_CLIENT_NAME,
+    usage: "client",
+  });
+  const kubeconfigFile = join(certs, "admission-webhooks.kubeconfig");
+  writeFileSync(
+    kubeconfigFile,
+    `apiVersion: v1
+kind: Config
+users:
+- name: "127.0.0.1:${webhookPort}"
+  user:
+    client-certificate: ${cert.certFile}
+    client-key: ${cert.keyFile}
+`,
+  );
+  const admissionConfigFile = join(certs, "admission-configuration.yaml");
+  writeFileSync(
+    admissionConfigFile,
+    `apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: MutatingAdmissionWebhook
+  configuration:
+    apiVersion: apiserver.config.k8s.io/v1
+    kind: WebhookAdmissionConfiguration
+    kubeConfigFile: ${kubeconfigFile}
+`,
+  );
+  return { ca, cert, webhookPort, admissionConfigFile };
+}
 
 export function kubectl(plane: ControlPlane, user: UserKey, args: string[], input?: string): string {
   try {
@@ -296,6 +347,7 @@ export async function startControlPlane(
     dnsNames: ["localhost"],
     usage: "server",
   });
+  const webhookClient = webhookClientAuth(certs, await freePort());
   const saKey = join(certs, "sa.key");
   const saPub = join(certs, "sa.pub");
   execFileSync("openssl", ["genrsa", "-out", saKey, "2048"], { stdio: "ignore" });
@@ -356,6 +408,7 @@ export async function startControlPlane(
     tools,
     etcdUrl: `http://127.0.0.1:${etcdPort}`,
     auditLog,
+    webhookClient,
     apiserverArgs: [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
       "--bind-address=127.0.0.1",
@@ -378,6 +431,7 @@ export async function startControlPlane(
       `--encryption-provider-config=${encryptionConfig}`,
       `--audit-policy-file=${auditPolicy}`,
       `--audit-log-path=${auditLog}`,
+      `--admission-control-config-file=${webhookClient.admissionConfigFile}`,
       "--v=1",
     ],
   };

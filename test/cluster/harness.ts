@@ -20,7 +20,11 @@ export interface LocalCluster {
   webhook: WebhookProcess;
 }
 
-export async function startLocalCluster(log: (line: string) => void): Promise<LocalCluster> {
+/** `clientAuth: false` runs the webhook without client authentication (load generators that cannot present a certificate). */
+export async function startLocalCluster(
+  log: (line: string) => void,
+  options: { clientAuth?: boolean } = {},
+): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), "apolo-cluster-"));
   const pidFile = join(dir, "pids");
   startWatchdog(dir, pidFile);
@@ -28,9 +32,12 @@ export async function startLocalCluster(log: (line: string) => void): Promise<Lo
     const started = Date.now();
     const plane = await startControlPlane(dir, pidFile, log);
     log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const webhook = await prepareWebhook(plane);
+    const webhook = await prepareWebhook(plane, undefined, {
+      port: plane.webhookClient.webhookPort,
+      clientAuth: options.clientAuth ?? true,
+    });
     await waitForWebhookReady(webhook, startWebhook(plane, webhook));
-    log(`webhook serving on ${webhook.url}`);
+    log(`webhook serving on ${webhook.url}${webhook.client ? " (client certificates required)" : ""}`);
     await registerWebhook(plane, webhook);
     log("webhook registered: the API server calls it");
     return { dir, plane, webhook };

@@ -1,6 +1,7 @@
 // The webhook as a real process (the production entry point), registered with the API server by
 // a MutatingWebhookConfiguration that calls it on loopback over TLS.
 
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CASE_CLUSTER } from "../cases/cases.js";
 import { issueCert } from "../support/certs.js";
@@ -19,20 +20,35 @@ export interface WebhookProcess {
   url: string;
   args: string[];
   env: NodeJS.ProcessEnv;
+  /** With client authentication: the API server's client certificate, for tests that call directly. */
+  client: { cert: Buffer; key: Buffer } | undefined;
+}
+
+export interface WebhookOptions {
+  /** The port; the suite's webhook takes the one the API server has a client certificate for. */
+  port?: number;
+  /** Require the API server's client certificate (--client-ca-file), as production should. Default true. */
+  clientAuth?: boolean;
 }
 
 const BIN = join(import.meta.dirname, "../../bin/apolo-secrets-webhook");
 
 /** Ports, certificate and arguments of a webhook process; `name` keeps several apart. */
-export async function prepareWebhook(plane: ControlPlane, name = "webhook-serving"): Promise<WebhookProcess> {
+export async function prepareWebhook(
+  plane: ControlPlane,
+  name = "webhook-serving",
+  options: WebhookOptions = {},
+): Promise<WebhookProcess> {
   const cert = issueCert(plane.ca, {
     name,
     commonName: "apolo-secrets-webhook",
     ips: ["127.0.0.1"],
     usage: "server",
   });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const metricsPort = await freePort();
+  const clientAuth = options.clientAuth ?? true;
+  const client = plane.webhookClient;
   return {
     port,
     metricsPort,
@@ -50,14 +66,18 @@ export async function prepareWebhook(plane: ControlPlane, name = "webhook-servin
       "--shutdown-delay-ms=0",
       "--drain-timeout-ms=2000",
       "--tls-reload-interval-ms=500",
+      ...(clientAuth ? [`--client-ca-file=${client.ca.certFile}`] : []),
     ],
     env: { ...process.env },
+    client: clientAuth
+      ? { cert: readFileSync(client.cert.certFile), key: readFileSync(client.cert.keyFile) }
+      : undefined,
   };
 }
 
-export function startWebhook(plane: ControlPlane, webhook: WebhookProcess): Managed {
+export function startWebhook(plane: ControlPlane, webhook: WebhookProcess, name = "webhook"): Managed {
   return startProcess(plane.dir, plane.pidFile, {
-    name: "webhook",
+    name,
     command: BIN,
     args: webhook.args,
     env: webhook.env,

@@ -204,6 +204,7 @@ describe.runIf(local !== undefined)("the Helm chart on the API server", () => {
         "networkPolicy.enabled=true",
         "networkPolicy.apiServerCidrs={10.0.0.1/32}",
       ],
+      ["webhook.clientAuth.enabled=true", "webhook.clientAuth.caConfigMap=apiserver-webhook-client-ca"],
     ];
     for (const [i, values] of combos.entries()) {
       const namespace = await freshNamespace(`chart-render-${i}`, { served: false });

@@ -114,7 +114,10 @@ describe.runIf(local !== undefined)("resilience (local control plane)", () => {
       1_000,
       20,
     );
-    const during = await postJson(`https://127.0.0.1:${port}/mutate`, review, { ca: local.plane.ca.pem });
+    const during = await postJson(`https://127.0.0.1:${port}/mutate`, review, {
+      ca: local.plane.ca.pem,
+      ...local.webhook.client,
+    });
     expect(during.status).toBe(200);
     expect(await managed.exited).toBe(0);
     expect(readFileSync(managed.logFile, "utf8")).toMatch(/"msg":"stopped"/);

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemorySecretIndex } from "../../src/core/secret-index.js";
 import { createApp } from "../../src/server/app.js";
+import { BodyBudget } from "../../src/server/body-budget.js";
 import { CertifiedListener } from "../../src/server/https-server.js";
 import { createLogger } from "../../src/server/logger.js";
 import { createMetrics, createMetricsServer } from "../../src/server/metrics.js";
@@ -61,7 +62,12 @@ async function startServer(options: {
       logger,
       metrics,
     });
-  const app = createApp({ handleReview, readiness: () => [], maxBodyBytes: MAX_BODY });
+  const app = createApp({
+    handleReview,
+    readiness: () => [],
+    maxBodyBytes: MAX_BODY,
+    bodyBudget: new BodyBudget(16 * MAX_BODY),
+  });
   // Composed as serve.ts composes it: the listener starts with the first certificate the reloader
   // loads and takes every later one.
   let listening: (port: number) => void = () => {};

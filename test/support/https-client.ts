@@ -14,7 +14,15 @@ export interface HttpsAnswer {
 export function postJson(
   url: string,
   payload: unknown,
-  options: { ca: string | string[]; agent?: Agent; raw?: string | Buffer; method?: string },
+  options: {
+    ca: string | string[];
+    agent?: Agent;
+    raw?: string | Buffer;
+    method?: string;
+    /** A client certificate and key (PEM) to present. */
+    cert?: string | Buffer;
+    key?: string | Buffer;
+  },
 ): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const body = options.raw ?? JSON.stringify(payload);
@@ -23,6 +31,8 @@ export function postJson(
       {
         method: options.method ?? "POST",
         ca: options.ca,
+        cert: options.cert,
+        key: options.key,
         agent: options.agent,
         headers:
           options.method === "GET"
