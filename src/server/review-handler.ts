@@ -9,6 +9,7 @@ import {
   type AdmissionReviewResponse,
 } from "../admission/types.js";
 import { type AdmissionOutcome, admit } from "../core/admit.js";
+import { clip } from "../core/limits.js";
 import type { Policy } from "../core/policy.js";
 import type { SecretIndex } from "../core/secret-index.js";
 import { describeError, type Logger } from "./logger.js";
@@ -99,7 +100,8 @@ export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
     if (decoded.kind === "decode-error") {
       metrics?.admissions.inc({ decision: "error", reason: "bad-request" });
       logger.warn("bad admission review", { uid: decoded.uid, error: decoded.message });
-      const message = `Invalid AdmissionReview: ${decoded.message}`;
+      // The message may quote a field name of the body: keep it small.
+      const message = `Invalid AdmissionReview: ${clip(decoded.message, 1000)}`;
       if (decoded.uid === undefined) return { status: 400, body: { error: message } };
       return { status: 200, body: completeReview(decoded.apiVersion, decoded.uid, denied(400, message)) };
     }
