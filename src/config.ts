@@ -417,8 +417,7 @@ function scopeOf(name: string, text: string): Scope {
 
 function clusterNameOf(name: string, text: string): string | undefined {
   if (text === "") return undefined;
-  if (!isNamePart(text))
-    throw new ConfigError(`${name} '${text}' is not a valid cluster name`);
+  if (!isNamePart(text)) throw new ConfigError(`${name} '${text}' is not a valid cluster name`);
   return text;
 }
 

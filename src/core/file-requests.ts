@@ -147,7 +147,10 @@ export function readFileRequests(annotation: string | undefined, scope: Scope): 
     }
     const pathProblem = mountPathProblem(mountPath);
     if (pathProblem) {
-      problems.push({ kind: "entry", message: `Invalid mount path '${clip(mountPath)}' in ${at}: ${pathProblem}` });
+      problems.push({
+        kind: "entry",
+        message: `Invalid mount path '${clip(mountPath)}' in ${at}: ${pathProblem}`,
+      });
       return;
     }
     requests.push({ ref, mountPath, containers, source });
