@@ -64,7 +64,7 @@ describe("inputs that used to take quadratic time", () => {
     );
   });
 
-  it("answers a 250,000-slash mount path (the old trailing-slash pattern ran for half a minute)", () => {
+  it("answers a 250,000-slash mount path (the old trailing-slash pattern took about 20 s on it)", () => {
     const got = answer(podOf({ annotation: JSON.stringify([`secret:k:${slashes(250_000)}a`]) }));
     expect(got.code).toBe(422);
     expect(got.message).toContain("more than the limit of 4096 for a mount path");
