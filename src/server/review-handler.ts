@@ -41,6 +41,9 @@ export type ReviewHandler = (body: unknown) => HandledReview | Promise<HandledRe
 const INTERNAL_ERROR =
   "The secrets webhook failed to process this pod; nothing was changed. Retry, and report it to the cluster operator if it persists.";
 
+/** A Kubernetes object name is at most 253 characters. */
+const LOGGED_NAME_CHARS = 253;
+
 export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
   const { policy, index, refresh, logger, metrics } = deps;
 
@@ -76,10 +79,15 @@ export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
     logger.info("admission", {
       uid: request.uid,
       namespace: request.namespace,
-      pod: request.object?.metadata.name || request.name || request.object?.metadata.generateName,
+      // Names are validated by the API server only after admission: bound them in the log line.
+      pod:
+        clip(
+          request.object?.metadata.name || request.name || request.object?.metadata.generateName || "",
+          LOGGED_NAME_CHARS,
+        ) || undefined,
       operation: request.operation,
       subResource: request.subResource || undefined,
-      user: request.userInfo.username,
+      user: clip(request.userInfo.username, LOGGED_NAME_CHARS),
       owner: outcome.owner,
       decision,
       reason: outcome.reason,
