@@ -9,6 +9,8 @@ import { admit } from "../../src/core/admit.js";
 import { mountPathProblem, SECRET_VOLUMES_ANNOTATION } from "../../src/core/file-requests.js";
 import { LIMITS } from "../../src/core/limits.js";
 import { MemorySecretIndex } from "../../src/core/secret-index.js";
+import { createLogger } from "../../src/server/logger.js";
+import { createReviewHandler } from "../../src/server/review-handler.js";
 import { CASE_NAMESPACE, type JsonObject } from "../cases/cases.js";
 import { casePolicy, reviewFor } from "../support/replay.js";
 
@@ -217,6 +219,42 @@ describe("refusal messages stay small", () => {
     expect(got.code).toBe(403);
     expect(got.message).toBe(
       `Cannot tell this job's owner: the owner label platform.apolo.us/user='A${"a".repeat(99)}…' is not a valid owner name (lowercase letters, digits, '-', '.')`,
+    );
+  });
+});
+
+describe("the review handler on hostile reviews", () => {
+  function handlerWithLog() {
+    const lines: string[] = [];
+    const handler = createReviewHandler({
+      policy: casePolicy(),
+      index: new MemorySecretIndex(),
+      refresh: undefined,
+      logger: createLogger("info", (line) => lines.push(line)),
+      metrics: undefined,
+    });
+    return { handler, lines };
+  }
+
+  it("logs at most 253 characters of a megabyte pod name", () => {
+    const { handler, lines } = handlerWithLog();
+    const pod = podOf({});
+    (pod.metadata as { name: string }).name = "p".repeat(1_000_000);
+    const handled = handler(reviewFor(pod, "uid-long-name", ALICE));
+    expect(handled).toMatchObject({ status: 200, body: { response: { allowed: true } } });
+    const logged = JSON.parse(lines[0] ?? "{}") as { pod?: string };
+    expect(logged.pod).toBe(`${"p".repeat(253)}…`);
+  });
+
+  it("clips a decode error that quotes a megabyte label key", () => {
+    const { handler } = handlerWithLog();
+    const pod = podOf({ labels: { ["k".repeat(1_000_000)]: 5 as unknown as string } });
+    const handled = handler(reviewFor(pod, "uid-long-key", ALICE)) as {
+      body: { response: { status: { code: number; message: string } } };
+    };
+    expect(handled.body.response.status.code).toBe(400);
+    expect(handled.body.response.status.message).toBe(
+      `Invalid AdmissionReview: request.object.metadata.labels.${"k".repeat(1000 - "request.object.metadata.labels.".length)}…`,
     );
   });
 });
