@@ -101,3 +101,7 @@ kind-e2e: deps cluster-tools ## the end-to-end suite on a kind cluster with the 
 bench: deps build prerequisites cluster-tools ## benchmarks: webhook vs baselines, ratios (BENCH_SECONDS, BENCH_SOAK_SECONDS, BENCH_SCALES)
 	@command -v wrk >/dev/null || { echo "make: installing wrk with apt"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	tsx bench/run.ts
+
+.PHONY: fuzz
+fuzz: deps ## hostile and generated reviews up to the body limit: well-formed answers, time vs size (FUZZ_SECONDS, FUZZ_RUNS)
+	tsx bench/fuzz.ts

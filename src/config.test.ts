@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseCommand } from "./config.js";
+import { ConfigError, duration, parseCommand } from "./config.js";
 import { STORE_LABELS } from "./secrets-api/store-writer.js";
 
 const TLS = ["--tls-cert-file", "/c.crt", "--tls-key-file", "/c.key"];
@@ -110,5 +110,28 @@ describe("parseCommand serve", () => {
     expect(() => parseCommand(["serv"], {})).toThrow(
       /unknown command 'serv'; the commands are serve, api and mutate/,
     );
+  });
+});
+
+describe("duration", () => {
+  it("reads a whole number and a unit, around spaces", () => {
+    expect(duration("d", "250ms")).toBe(250);
+    expect(duration("d", " 90s ")).toBe(90_000);
+    expect(duration("d", "10m")).toBe(600_000);
+    expect(duration("d", "720h")).toBe(720 * 3_600_000);
+    expect(duration("d", "30d")).toBe(30 * 86_400_000);
+  });
+
+  it.each(["1.5h", "10", "ms", "10 s", "-5s", "5w", "5constructor", `${"9".repeat(100_000)}x`])(
+    "refuses %j",
+    (text) => {
+      expect(() => duration("--ca-validity", text)).toThrow(
+        `--ca-validity must be a duration like 90s, 10m, 720h or 30d, got '${text}'`,
+      );
+    },
+  );
+
+  it("refuses zero", () => {
+    expect(() => duration("--ca-validity", "0s")).toThrow("--ca-validity must be longer than zero");
   });
 });

@@ -2,6 +2,7 @@
 // (the flag wins); values are checked at start and the result is frozen.
 
 import { parseArgs } from "node:util";
+import { isDigits, isDnsLabel, isNamePart, splitDigits } from "./core/charset.js";
 import type { Scope } from "./core/policy.js";
 import type { LogLevel } from "./server/logger.js";
 
@@ -297,7 +298,7 @@ function parseApi(args: string[], env: Env): Command {
   if (values.help) return { command: "help", text: apiHelp() };
   const { raw, named } = optionReader(API_OPTIONS, values, env);
   const namespace = raw("namespace");
-  if (!DNS_LABEL.test(namespace)) {
+  if (!isDnsLabel(namespace)) {
     throw new ConfigError(
       `${named("namespace")} is required: the namespace whose store Secrets the API writes (got '${namespace}')`,
     );
@@ -400,7 +401,7 @@ function envName(spec: OptionSpec): string {
 }
 
 function integer(name: string, text: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text.trim())) throw new ConfigError(`${name} must be a whole number, got '${text}'`);
+  if (!isDigits(text.trim())) throw new ConfigError(`${name} must be a whole number, got '${text}'`);
   const value = Number(text);
   if (value < min || value > max)
     throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
@@ -411,9 +412,11 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 
 
 /** "90s", "10m", "2160h", "30d" → milliseconds. */
 export function duration(name: string, text: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
-  if (!match) throw new ConfigError(`${name} must be a duration like 90s, 10m, 720h or 30d, got '${text}'`);
-  const value = Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
+  const { digits, rest: unit } = splitDigits(text.trim());
+  const unitMs = Object.hasOwn(DURATION_UNITS, unit) ? DURATION_UNITS[unit] : undefined;
+  if (digits === "" || unitMs === undefined)
+    throw new ConfigError(`${name} must be a duration like 90s, 10m, 720h or 30d, got '${text}'`);
+  const value = Number(digits) * unitMs;
   if (value <= 0) throw new ConfigError(`${name} must be longer than zero`);
   return value;
 }
@@ -436,10 +439,14 @@ function scopeOf(name: string, text: string): Scope {
   throw new ConfigError(`${name} must be 'user' or 'project', got '${text}'`);
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
 // What label selectors are made of (keys, values, =, ==, !=, !, in/notin lists, commas).
-const SELECTOR_CHARS = /^[A-Za-z0-9._/=!(), -]{1,1024}$/;
+const SELECTOR_CHARS = new Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/=!(), -");
+
+function isSelectorText(text: string): boolean {
+  if (text.length === 0 || text.length > 1024) return false;
+  for (const char of text) if (!SELECTOR_CHARS.has(char)) return false;
+  return true;
+}
 
 /** "a=b;c" → ["a=b", "c"]; refuses an empty list: the cache must never ask for every Secret. */
 function labelSelectorsOf(name: string, text: string): string[] {
@@ -457,7 +464,7 @@ function labelSelectorsOf(name: string, text: string): string[] {
       `${name}: at most 30 label selectors (each is a list and a watch), got ${selectors.length}`,
     );
   for (const selector of selectors) {
-    if (!SELECTOR_CHARS.test(selector))
+    if (!isSelectorText(selector))
       throw new ConfigError(
         `${name}: '${selector}' is not a label selector (keys, values, =, ==, !=, !, in (...), notin (...), commas)`,
       );
@@ -467,8 +474,7 @@ function labelSelectorsOf(name: string, text: string): string[] {
 
 function clusterNameOf(name: string, text: string): string | undefined {
   if (text === "") return undefined;
-  if (!/^[a-zA-Z0-9_.-]{1,253}$/.test(text))
-    throw new ConfigError(`${name} '${text}' is not a valid cluster name`);
+  if (!isNamePart(text)) throw new ConfigError(`${name} '${text}' is not a valid cluster name`);
   return text;
 }
 
@@ -550,7 +556,7 @@ function tlsSettings(raw: Raw, named: (flag: string) => string, webhookConfigura
   let tlsSecret: ServeConfig["tlsSecret"];
   if (tlsSecretText !== "") {
     const [namespace, name, ...rest] = tlsSecretText.split("/");
-    if (!namespace || !name || rest.length > 0 || !DNS_LABEL.test(namespace)) {
+    if (!namespace || !name || rest.length > 0 || !isDnsLabel(namespace)) {
       throw new ConfigError(`${named("tls-secret")} must be NAMESPACE/NAME, got '${tlsSecretText}'`);
     }
     if (tlsCertFile !== "" || tlsKeyFile !== "") {
@@ -649,7 +655,7 @@ function parseServe(args: string[], env: Env): Command {
   }
   const namespaces = list(raw("namespaces"));
   for (const namespace of namespaces) {
-    if (!DNS_LABEL.test(namespace))
+    if (!isDnsLabel(namespace))
       throw new ConfigError(`${named("namespaces")}: '${namespace}' is not a valid namespace name`);
   }
   const config: ServeConfig = {

@@ -98,11 +98,16 @@ export interface CertFacts {
   isCa: boolean;
 }
 
+const IP_ADDRESS = "IP Address:";
+const PEM_BEGIN = "-----BEGIN CERTIFICATE-----";
+const PEM_END = "-----END CERTIFICATE-----";
+
 export function certFacts(pem: string): CertFacts {
   const cert = new NodeX509(pem);
   const sans = (cert.subjectAltName ?? "")
     .split(",")
-    .map((s) => s.trim().replace(/^IP Address:/, "IP:"))
+    .map((s) => s.trim())
+    .map((s) => (s.startsWith(IP_ADDRESS) ? `IP:${s.slice(IP_ADDRESS.length)}` : s))
     .filter((s) => s !== "")
     .sort();
   return {
@@ -116,7 +121,16 @@ export function certFacts(pem: string): CertFacts {
 
 /** Splits a PEM bundle into its certificates. */
 export function splitBundle(bundle: string): string[] {
-  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const certificates: string[] = [];
+  let at = bundle.indexOf(PEM_BEGIN);
+  while (at >= 0) {
+    // At least one character between the markers; the first END after it closes the block.
+    const end = bundle.indexOf(PEM_END, at + PEM_BEGIN.length + 1);
+    if (end < 0) break;
+    certificates.push(bundle.slice(at, end + PEM_END.length));
+    at = bundle.indexOf(PEM_BEGIN, end + PEM_END.length);
+  }
+  return certificates;
 }
 
 /** Does `caPem` sign `certPem`, and does `keyPem` belong to `certPem`? */

@@ -1,6 +1,8 @@
 // The file-reference annotation: a JSON array whose entries are either the job CLI's own
 // "secret:KEY:/mount/path" or {"uri", "mountPath", "containers"?}.
 
+import { trimTrailing } from "./charset.js";
+import { clip, clipWhere, LIMITS, listSome, quoted } from "./limits.js";
 import type { Scope } from "./policy.js";
 import { acceptedForms, type GrammarError, parseReference, type SecretRef } from "./reference.js";
 
@@ -26,15 +28,17 @@ const OBJECT_FIELDS = new Set(["uri", "mountPath", "containers"]);
 
 /** Why a mount path is unusable, or undefined when it is fine. */
 export function mountPathProblem(path: string): string | undefined {
+  if (path.length > LIMITS.mountPathChars)
+    return `it is ${path.length} characters long, more than the limit of ${LIMITS.mountPathChars} for a mount path`;
   if (!path.startsWith("/")) return "it must be an absolute path (start with '/')";
   if (path.split("/").some((segment) => segment === "..")) return "it must not contain '..'";
-  if (path === "/" || path.replace(/\/+$/, "") === "") return "it must name a file, not '/'";
+  if (trimTrailing(path, "/") === "") return "it must name a file, not '/'";
   if (path.includes("\0")) return "it must not contain NUL";
   return undefined;
 }
 
 function grammarMessage(where: string, error: GrammarError, scope: Scope): string {
-  return `Invalid secret reference '${error.text}' in ${where}: ${error.problem}; use ${acceptedForms(scope)}`;
+  return `Invalid secret reference '${clip(error.text)}' in ${clipWhere(where)}: ${error.problem}; use ${acceptedForms(scope)}`;
 }
 
 export interface FileRequestsReading {
@@ -48,6 +52,13 @@ export function readFileRequests(annotation: string | undefined, scope: Scope): 
   const problems: FileRequestProblem[] = [];
   if (annotation === undefined) return { requests, problems };
   const where = `annotation ${SECRET_VOLUMES_ANNOTATION}`;
+  if (annotation.length > LIMITS.annotationChars) {
+    problems.push({
+      kind: "entry",
+      message: `Invalid ${where}: it is ${annotation.length} characters long, more than the limit of ${LIMITS.annotationChars} (the API server's own limit for all annotations together)`,
+    });
+    return { requests, problems };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(annotation);
@@ -59,6 +70,13 @@ export function readFileRequests(annotation: string | undefined, scope: Scope): 
     problems.push({ kind: "entry", message: `Invalid ${where}: it must be a JSON array of ${ENTRY_FORMS}` });
     return { requests, problems };
   }
+  if (parsed.length > LIMITS.annotationEntries) {
+    problems.push({
+      kind: "entry",
+      message: `Invalid ${where}: it has ${parsed.length} entries, more than the limit of ${LIMITS.annotationEntries}`,
+    });
+    return { requests, problems };
+  }
   parsed.forEach((entry: unknown, index) => {
     const at = `${where}, entry ${index}`;
     if (typeof entry === "string") {
@@ -66,7 +84,7 @@ export function readFileRequests(annotation: string | undefined, scope: Scope): 
       if (parts.length !== 3 || parts[0] !== "secret") {
         problems.push({
           kind: "entry",
-          message: `Invalid secret file specification '${entry}' in ${at}: use secret:KEY:/abs/path (no :ro or :rw; secret files are always read-only)`,
+          message: `Invalid secret file specification '${clip(entry)}' in ${at}: use secret:KEY:/abs/path (no :ro or :rw; secret files are always read-only)`,
         });
         return;
       }
@@ -81,7 +99,7 @@ export function readFileRequests(annotation: string | undefined, scope: Scope): 
       if (unknown.length > 0) {
         problems.push({
           kind: "entry",
-          message: `Invalid secret file entry ${source} in ${at}: unknown field(s) ${unknown.map((f) => `'${f}'`).join(", ")}; the fields are uri, mountPath and containers`,
+          message: `Invalid secret file entry ${clip(source)} in ${at}: unknown field(s) ${listSome(unknown, quoted)}; the fields are uri, mountPath and containers`,
         });
         return;
       }
@@ -89,7 +107,7 @@ export function readFileRequests(annotation: string | undefined, scope: Scope): 
       if (typeof uri !== "string" || typeof mountPath !== "string") {
         problems.push({
           kind: "entry",
-          message: `Invalid secret file entry ${source} in ${at}: uri and mountPath must be strings, as in ${ENTRY_FORMS}`,
+          message: `Invalid secret file entry ${clip(source)} in ${at}: uri and mountPath must be strings, as in ${ENTRY_FORMS}`,
         });
         return;
       }
@@ -101,7 +119,7 @@ export function readFileRequests(annotation: string | undefined, scope: Scope): 
       ) {
         problems.push({
           kind: "entry",
-          message: `Invalid secret file entry ${source} in ${at}: containers must be a non-empty list of container names`,
+          message: `Invalid secret file entry ${clip(source)} in ${at}: containers must be a non-empty list of container names`,
         });
         return;
       }
@@ -110,7 +128,7 @@ export function readFileRequests(annotation: string | undefined, scope: Scope): 
     }
     problems.push({
       kind: "entry",
-      message: `Invalid secret file entry ${JSON.stringify(entry)} in ${at}: use ${ENTRY_FORMS}`,
+      message: `Invalid secret file entry ${clip(JSON.stringify(entry))} in ${at}: use ${ENTRY_FORMS}`,
     });
   });
   return { requests, problems };
@@ -129,7 +147,10 @@ export function readFileRequests(annotation: string | undefined, scope: Scope): 
     }
     const pathProblem = mountPathProblem(mountPath);
     if (pathProblem) {
-      problems.push({ kind: "entry", message: `Invalid mount path '${mountPath}' in ${at}: ${pathProblem}` });
+      problems.push({
+        kind: "entry",
+        message: `Invalid mount path '${clip(mountPath)}' in ${at}: ${pathProblem}`,
+      });
       return;
     }
     requests.push({ ref, mountPath, containers, source });

@@ -1,10 +1,14 @@
 // Every message a job's owner can see, in one place (the README's error list mirrors this file).
+// User text is quoted through clip() and lists through listSome(): a message stays small
+// whatever the pod holds.
 
+import { clip, clipWhere, listSome, quoted } from "./limits.js";
 import { ORG_LABEL, PROJECT_LABEL, USER_LABEL } from "./owner.js";
 import type { Scope } from "./policy.js";
 
 export function missingSecrets(keys: readonly string[]): string {
-  return `Missing secrets: ${keys.map((key) => `'${key}'`).join(", ")}`;
+  // Keys passed the name rule (at most 253 characters): quoted whole, only their number is bounded.
+  return `Missing secrets: ${listSome(keys, (key) => `'${key}'`)}`;
 }
 
 export function foreignSecret(
@@ -13,7 +17,7 @@ export function foreignSecret(
   secretOwner: string,
   jobOwner: string,
 ): string {
-  return `Secret reference '${reference}' in ${where} names a secret of '${secretOwner}', but this job belongs to '${jobOwner}': a job can only use its owner's secrets (write secret:KEY)`;
+  return `Secret reference '${clip(reference)}' in ${clipWhere(where)} names a secret of '${clip(secretOwner)}', but this job belongs to '${jobOwner}': a job can only use its owner's secrets (write secret:KEY)`;
 }
 
 export function wrongCluster(
@@ -23,8 +27,8 @@ export function wrongCluster(
   configured: string | undefined,
 ): string {
   return configured === undefined
-    ? `Secret reference '${reference}' in ${where} names cluster '${cluster}', but this webhook has no cluster name configured: write secret:KEY`
-    : `Secret reference '${reference}' in ${where} names cluster '${cluster}', but this is cluster '${configured}': write secret:KEY or secret://${configured}/...`;
+    ? `Secret reference '${clip(reference)}' in ${clipWhere(where)} names cluster '${clip(cluster)}', but this webhook has no cluster name configured: write secret:KEY`
+    : `Secret reference '${clip(reference)}' in ${clipWhere(where)} names cluster '${clip(cluster)}', but this is cluster '${configured}': write secret:KEY or secret://${configured}/...`;
 }
 
 export function foreignStore(
@@ -34,13 +38,13 @@ export function foreignStore(
   jobOwner: string | undefined,
 ): string {
   const whose = jobOwner === undefined ? "this pod has no owner" : `this job belongs to '${jobOwner}'`;
-  return `${where} uses the secret store '${store}' of '${storeOwner}' directly, but ${whose}: use secret:KEY references to your own secrets instead`;
+  return `${clipWhere(where)} uses the secret store '${clip(store)}' of '${clip(storeOwner)}' directly, but ${whose}: use secret:KEY references to your own secrets instead`;
 }
 
 export function noOwner(scope: Scope, uses: readonly string[]): string {
   const labels =
     scope === "user" ? `the label ${USER_LABEL}` : `the labels ${ORG_LABEL} and ${PROJECT_LABEL}`;
-  const shown = uses.slice(0, 3).join(", ") + (uses.length > 3 ? `, and ${uses.length - 3} more` : "");
+  const shown = listSome(uses, clipWhere, 3);
   return `This pod uses secret references (${shown}) but has no owner: ${labels} must name the job's owner, as the platform sets them`;
 }
 
@@ -49,13 +53,18 @@ export function invalidOwner(problem: string): string {
 }
 
 export function unknownContainer(name: string, source: string, known: readonly string[]): string {
-  return `Secret file entry ${source} names container '${name}', which this pod does not have (its containers: ${known.map((c) => `'${c}'`).join(", ") || "none"})`;
+  const containers = listSome(known, quoted) || "none";
+  return `Secret file entry ${clip(source)} names container ${quoted(name)}, which this pod does not have (its containers: ${containers})`;
 }
 
 export function duplicateMount(path: string, container: string, first: string, second: string): string {
-  return `Two mounts at '${path}' in container '${container}' (${first} and ${second}): give each secret file its own path`;
+  return `Two mounts at ${quoted(path)} in container ${quoted(container)} (${clip(first)} and ${clip(second)}): give each secret file its own path`;
 }
 
 export function volumeNameTaken(name: string): string {
   return `The pod already has a volume named '${name}' that is not this job's secret store; that name is reserved for secret files, rename the volume`;
+}
+
+export function tooManyMounts(count: number, limit: number): string {
+  return `Too many secret files: the annotation platform.apolo.us/secret-volumes asks for ${count} mounts (entries × their containers), more than the limit of ${limit}`;
 }

@@ -1,6 +1,8 @@
 // Owner rules: who a job belongs to (from platform-set labels only), which store holds its
 // secrets, and whether a reference's owner path names that same owner.
 
+import { between, isDnsSubdomain } from "./charset.js";
+import { clip } from "./limits.js";
 import type { Policy, Scope } from "./policy.js";
 import type { SecretRef } from "./reference.js";
 
@@ -25,7 +27,7 @@ export type OwnerReading =
   | { kind: "invalid"; message: string };
 
 // A Secret name is a DNS subdomain: the owner part must keep the store name valid.
-const STORE_PART = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
+const isStorePart = isDnsSubdomain;
 
 function labelValue(
   labels: Readonly<Record<string, string>>,
@@ -40,7 +42,7 @@ function labelValue(
   const differing = values.find((entry) => entry.value !== first.value);
   if (differing) {
     return {
-      conflict: `the labels ${first.key}='${first.value}' and ${differing.key}='${differing.value}' name different owners; set one, or both to the same value`,
+      conflict: `the labels ${first.key}='${clip(first.value ?? "")}' and ${differing.key}='${clip(differing.value ?? "")}' name different owners; set one, or both to the same value`,
     };
   }
   return { value: first.value };
@@ -61,9 +63,9 @@ export function readOwner(labels: Readonly<Record<string, string>>, scope: Scope
     const user = labelValue(labels, "user");
     if (user.conflict) return invalid(user.conflict);
     if (user.value === undefined) return { kind: "none" };
-    if (!STORE_PART.test(user.value)) {
+    if (!isStorePart(user.value)) {
       return invalid(
-        `the owner label ${USER_LABEL}='${user.value}' is not a valid owner name (lowercase letters, digits, '-', '.')`,
+        `the owner label ${USER_LABEL}='${clip(user.value)}' is not a valid owner name (lowercase letters, digits, '-', '.')`,
       );
     }
     const store = userStoreName(user.value);
@@ -85,9 +87,9 @@ export function readOwner(labels: Readonly<Record<string, string>>, scope: Scope
     [ORG_LABEL, org.value],
     [PROJECT_LABEL, project.value],
   ] as const) {
-    if (!STORE_PART.test(value) || value.includes("--")) {
+    if (!isStorePart(value) || value.includes("--")) {
       return invalid(
-        `the label ${label}='${value}' is not a valid name (lowercase letters, digits, '-', '.')`,
+        `the label ${label}='${clip(value)}' is not a valid name (lowercase letters, digits, '-', '.')`,
       );
     }
   }
@@ -115,11 +117,8 @@ export function referencedOwner(ref: SecretRef, owner: Owner): string {
 
 /** The owner a store name belongs to, in slash form, or undefined when the name is not a store's. */
 export function storeOwner(secretName: string): string | undefined {
-  const user = /^user--(.+)--secrets$/.exec(secretName);
-  if (user?.[1]) return user[1].replaceAll("--", "/");
-  const project = /^project--(.+)--secrets$/.exec(secretName);
-  if (project?.[1]) return project[1].replaceAll("--", "/");
-  return undefined;
+  const owner = between(secretName, "user--", "--secrets") ?? between(secretName, "project--", "--secrets");
+  return owner?.replaceAll("--", "/");
 }
 
 /**
@@ -137,5 +136,5 @@ export function submitterProblem(
     return undefined;
   }
   const ownerWord = owner.scope === "user" ? "owner" : "project";
-  return `'${identity.username}' may not submit a job for ${ownerWord} '${owner.display}': only the ${ownerWord === "owner" ? "owner" : "platform"} or a trusted submitter may create pods labelled for it`;
+  return `'${clip(identity.username)}' may not submit a job for ${ownerWord} '${owner.display}': only the ${ownerWord === "owner" ? "owner" : "platform"} or a trusted submitter may create pods labelled for it`;
 }

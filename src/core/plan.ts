@@ -14,6 +14,7 @@ import {
   readFileRequests,
   SECRET_VOLUMES_ANNOTATION,
 } from "./file-requests.js";
+import { LIMITS } from "./limits.js";
 import * as messages from "./messages.js";
 import { type Owner, readOwner, referencedOwner, submitterProblem } from "./owner.js";
 import type { Policy } from "./policy.js";
@@ -211,7 +212,7 @@ export function planInjection(input: PlanInput, policy: Policy, index: SecretInd
       kind: "refusal",
       code: first.code,
       reason: first.reason,
-      message: problems.map((p) => p.message).join("; "),
+      message: refusalMessage(problems),
       problems,
       owner,
       missingIn: missing.length > 0 && owner ? { namespace: input.namespace, store: owner.store } : undefined,
@@ -235,10 +236,23 @@ export function planInjection(input: PlanInput, policy: Policy, index: SecretInd
   };
 }
 
+/** Every problem in one message, up to LIMITS.problemsShown; the rest are counted. */
+function refusalMessage(problems: readonly Problem[]): string {
+  const shown = problems.slice(0, LIMITS.problemsShown).map((p) => p.message);
+  const more = problems.length - shown.length;
+  if (more > 0) shown.push(`and ${more} more problem${more === 1 ? "" : "s"}`);
+  return shown.join("; ");
+}
+
 function missingKeys(wanted: ReadonlySet<string>, present: ReadonlySet<string> | undefined): string[] {
   const missing: string[] = [];
   for (const key of wanted) if (!present?.has(key)) missing.push(key);
   return missing.sort();
+}
+
+/** A mount of the secret volume, by what it shows where (JSON: no separator can be forged). */
+function injectedKey(mount: VolumeMount): string {
+  return JSON.stringify([mount.mountPath, mount.subPath ?? null]);
 }
 
 function planMounts(
@@ -255,12 +269,21 @@ function planMounts(
     });
   }
   const known = [...byName.keys()];
+  const regular = (pod.spec.containers ?? []).map((c) => c.name);
+  // Entries × target containers is the patch's size: bound it before doing the work.
+  let mountCount = 0;
+  for (const request of requests) mountCount += (request.containers ?? regular).length;
+  if (mountCount > LIMITS.fileMounts) {
+    add(422, "invalid-volumes", messages.tooManyMounts(mountCount, LIMITS.fileMounts));
+    return [];
+  }
   const changes = new Map<string, MountChange>();
-  // Paths already taken per container: existing mounts first, then each request in order.
-  const taken = new Map<string, Map<string, string>>();
+  // Per container, built on first use: paths already taken (existing mounts first, then each
+  // request in order) and the mounts a previous invocation injected.
+  const taken = new Map<string, { paths: Map<string, string>; injected: Set<string> }>();
 
   for (const request of requests) {
-    const targets = request.containers ?? (pod.spec.containers ?? []).map((c) => c.name);
+    const targets = request.containers ?? regular;
     for (const name of targets) {
       const target = byName.get(name);
       if (!target) {
@@ -273,19 +296,18 @@ function planMounts(
         subPath: request.ref.key,
         readOnly: true,
       };
-      const current = target.container.volumeMounts ?? [];
-      // Already injected (reinvocation): nothing to do for this one.
-      if (
-        current.some(
-          (m) => m.name === volumeName && m.mountPath === mount.mountPath && m.subPath === mount.subPath,
-        )
-      )
-        continue;
-      let paths = taken.get(name);
-      if (!paths) {
-        paths = new Map(current.map((m) => [m.mountPath, `volume mount '${m.name}'`]));
-        taken.set(name, paths);
+      let seen = taken.get(name);
+      if (!seen) {
+        const current = target.container.volumeMounts ?? [];
+        seen = {
+          paths: new Map(current.map((m) => [m.mountPath, `volume mount '${m.name}'`])),
+          injected: new Set(current.filter((m) => m.name === volumeName).map((m) => injectedKey(m))),
+        };
+        taken.set(name, seen);
       }
+      // Already injected (reinvocation): nothing to do for this one.
+      if (seen.injected.has(injectedKey(mount))) continue;
+      const paths = seen.paths;
       const holder = paths.get(mount.mountPath);
       if (holder !== undefined) {
         add(422, "invalid-volumes", messages.duplicateMount(mount.mountPath, name, holder, request.source));

@@ -1,6 +1,8 @@
 // The reference grammar: `secret:KEY`, `secret:/OWNER/KEY`, `secret://CLUSTER/OWNER/KEY`
 // (project scope: `secret:/PROJECT/KEY`, `secret://CLUSTER/ORG/PROJECT/KEY`).
 
+import { isNamePart } from "./charset.js";
+import { clip, LIMITS } from "./limits.js";
 import type { Scope } from "./policy.js";
 
 export const REFERENCE_PREFIX = "secret:";
@@ -22,11 +24,8 @@ export interface GrammarError {
 }
 
 // Platform rule: 1 to 253 characters of [a-zA-Z0-9_.-], not "." and not starting with "..".
-const SECRET_NAME = /^[a-zA-Z0-9_.-]{1,253}$/;
-const PATH_SEGMENT = /^[a-zA-Z0-9_.-]{1,253}$/;
-
 export function isValidSecretName(name: string): boolean {
-  return SECRET_NAME.test(name) && name !== "." && !name.startsWith("..");
+  return isNamePart(name) && name !== "." && !name.startsWith("..");
 }
 
 export const SECRET_NAME_RULE =
@@ -43,8 +42,8 @@ export function isReference(value: string): boolean {
 }
 
 function segmentProblem(segment: string, what: string): string | undefined {
-  if (!PATH_SEGMENT.test(segment) || segment === "." || segment === "..") {
-    return segment === "" ? `the ${what} is empty` : `the ${what} '${segment}' is not a valid name`;
+  if (!isNamePart(segment) || segment === "." || segment === "..") {
+    return segment === "" ? `the ${what} is empty` : `the ${what} '${clip(segment)}' is not a valid name`;
   }
   return undefined;
 }
@@ -53,6 +52,11 @@ function segmentProblem(segment: string, what: string): string | undefined {
 export function parseReference(text: string, scope: Scope): SecretRef | GrammarError {
   const error = (problem: string): GrammarError => ({ kind: "grammar-error", text, problem });
   if (!isReference(text)) return error(`it does not start with '${REFERENCE_PREFIX}'`);
+  if (text.length > LIMITS.referenceChars) {
+    return error(
+      `it is ${text.length} characters long, more than the limit of ${LIMITS.referenceChars} for a reference`,
+    );
+  }
   const body = text.slice(REFERENCE_PREFIX.length);
   if (body === "") return error("the secret name is empty");
 
@@ -91,7 +95,7 @@ export function parseReference(text: string, scope: Scope): SecretRef | GrammarE
     return error(
       key === ""
         ? "the secret name is empty"
-        : `the secret name '${key}' breaks the rule: ${SECRET_NAME_RULE}`,
+        : `the secret name '${clip(key)}' breaks the rule: ${SECRET_NAME_RULE}`,
     );
   }
   return { kind: "ref", text, ownerPath: segments, cluster, key };

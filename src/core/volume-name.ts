@@ -1,8 +1,9 @@
 // The name of the secret volume injected for a store: a fixed prefix (which also marks it as
 // ours for idempotent reinvocation) and at most 63 characters, a DNS label.
 
+import { isDnsLabel, toDnsLabelChars, trimTrailing } from "./charset.js";
+
 export const VOLUME_PREFIX = "apolo-secrets-";
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const MAX_VOLUME_NAME = 63;
 
 /** FNV-1a, 32 bits: a short stable suffix that keeps truncated names distinct. */
@@ -17,12 +18,9 @@ function fnv1a(text: string): string {
 
 export function volumeNameFor(ownerId: string): string {
   const readable = VOLUME_PREFIX + ownerId;
-  if (readable.length <= MAX_VOLUME_NAME && DNS_LABEL.test(readable)) return readable;
+  if (readable.length <= MAX_VOLUME_NAME && isDnsLabel(readable)) return readable;
   const suffix = `-${fnv1a(ownerId)}`;
   const room = MAX_VOLUME_NAME - VOLUME_PREFIX.length - suffix.length;
-  const cleaned = ownerId
-    .replaceAll(/[^a-z0-9-]/g, "-")
-    .slice(0, room)
-    .replace(/-+$/, "");
+  const cleaned = trimTrailing(toDnsLabelChars(ownerId.slice(0, room)), "-");
   return `${VOLUME_PREFIX}${cleaned === "" ? "x" : cleaned}${suffix}`;
 }

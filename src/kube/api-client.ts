@@ -9,6 +9,7 @@ import { Agent, request } from "node:https";
 import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { parse as parseYaml } from "yaml";
+import { trimTrailing } from "../core/charset.js";
 
 export class KubeError extends Error {
   constructor(
@@ -103,7 +104,7 @@ export function kubeconfigAccess(file: string): KubeAccess {
   const token = typeof user.token === "string" ? user.token : undefined;
   const tokenPath = typeof user.tokenFile === "string" ? resolve(base, user.tokenFile) : undefined;
   return {
-    server: cluster.server.replace(/\/+$/, ""),
+    server: trimTrailing(cluster.server, "/"),
     ca: fileOrData("certificate-authority", "certificate-authority-data", cluster as Record<string, unknown>),
     cert: fileOrData("client-certificate", "client-certificate-data", user),
     key: fileOrData("client-key", "client-key-data", user),

@@ -6,6 +6,7 @@
 // list-and-watch per selector and namespace), so other Secrets' values never reach this process.
 // A store is known while any selector's watch reports it.
 
+import { isDigits } from "../core/charset.js";
 import { storeOwner } from "../core/owner.js";
 import { MemorySecretIndex, type SecretIndex } from "../core/secret-index.js";
 import { type KubeClient, KubeError, type WatchEvent } from "./api-client.js";
@@ -73,7 +74,7 @@ function keyNames(secret: SecretObject): string[] {
 function versionOf(secret: SecretObject): number | undefined {
   const text = secret.metadata?.resourceVersion;
   // etcd revisions are decimal (far below 2^53); anything else is applied without ordering.
-  return text && /^\d{1,15}$/.test(text) ? Number(text) : undefined;
+  return text && text.length <= 15 && isDigits(text) ? Number(text) : undefined;
 }
 
 /** A field-selector value: `\`, `,` and `=` are escaped with a backslash. */

@@ -9,6 +9,7 @@ import {
   type AdmissionReviewResponse,
 } from "../admission/types.js";
 import { type AdmissionOutcome, admit } from "../core/admit.js";
+import { clip } from "../core/limits.js";
 import type { Policy } from "../core/policy.js";
 import type { SecretIndex } from "../core/secret-index.js";
 import { describeError, type Logger } from "./logger.js";
@@ -39,6 +40,9 @@ export type ReviewHandler = (body: unknown) => HandledReview | Promise<HandledRe
 
 const INTERNAL_ERROR =
   "The secrets webhook failed to process this pod; nothing was changed. Retry, and report it to the cluster operator if it persists.";
+
+/** A Kubernetes object name is at most 253 characters. */
+const LOGGED_NAME_CHARS = 253;
 
 export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
   const { policy, index, refresh, logger, metrics } = deps;
@@ -75,10 +79,15 @@ export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
     logger.info("admission", {
       uid: request.uid,
       namespace: request.namespace,
-      pod: request.object?.metadata.name || request.name || request.object?.metadata.generateName,
+      // Names are validated by the API server only after admission: bound them in the log line.
+      pod:
+        clip(
+          request.object?.metadata.name || request.name || request.object?.metadata.generateName || "",
+          LOGGED_NAME_CHARS,
+        ) || undefined,
       operation: request.operation,
       subResource: request.subResource || undefined,
-      user: request.userInfo.username,
+      user: clip(request.userInfo.username, LOGGED_NAME_CHARS),
       owner: outcome.owner,
       decision,
       reason: outcome.reason,
@@ -99,7 +108,8 @@ export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
     if (decoded.kind === "decode-error") {
       metrics?.admissions.inc({ decision: "error", reason: "bad-request" });
       logger.warn("bad admission review", { uid: decoded.uid, error: decoded.message });
-      const message = `Invalid AdmissionReview: ${decoded.message}`;
+      // The message may quote a field name of the body: keep it small.
+      const message = `Invalid AdmissionReview: ${clip(decoded.message, 1000)}`;
       if (decoded.uid === undefined) return { status: 400, body: { error: message } };
       return { status: 200, body: completeReview(decoded.apiVersion, decoded.uid, denied(400, message)) };
     }
