@@ -8,7 +8,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createCa, type IssuedCert, issueCert, type TestCa } from "../support/certs.js";
-import { freePort, type Managed, startProcess, stopProcess, tail, waitFor } from "./processes.js";
+import {
+  exitError,
+  type Managed,
+  PortTaken,
+  startOnFreePorts,
+  startProcess,
+  stopProcess,
+  tail,
+  waitFor,
+} from "./processes.js";
 
 export interface ToolPaths {
   etcd: string;
@@ -222,19 +231,20 @@ rules:
 /**
  * The API server's client certificate for calls to the webhook, as production configures it:
  * AdmissionConfiguration → WebhookAdmissionConfiguration → a kubeconfig whose user entry is named
- * for the webhook's host:port. Its CA is the webhook's own (not the cluster CA, whose user
- * certificates must not open /mutate). The port is chosen now: the API server reads this once.
+ * for the webhook's host:port, here the default entry `*` (every webhook of the test cluster is
+ * on loopback, and the webhook's port is chosen only when it starts, after the API server read
+ * this file). Its CA is the webhook's own (not the cluster CA, whose user certificates must not
+ * open /mutate).
  */
 export interface WebhookClientAuth {
   ca: TestCa;
   cert: IssuedCert;
-  webhookPort: number;
   admissionConfigFile: string;
 }
 
 export const WEBHOOK_CLIENT_NAME = "kube-apiserver-webhook-client";
 
-function webhookClientAuth(certs: string, webhookPort: number): WebhookClientAuth {
+function webhookClientAuth(certs: string): WebhookClientAuth {
   const ca = createCa(certs, "webhook-client-ca", 2);
   const cert = issueCert(ca, {
     name: "apiserver-webhook-client",
@@ -247,7 +257,7 @@ function webhookClientAuth(certs: string, webhookPort: number): WebhookClientAut
     `apiVersion: v1
 kind: Config
 users:
-- name: "127.0.0.1:${webhookPort}"
+- name: "*"
   user:
     client-certificate: ${cert.certFile}
     client-key: ${cert.keyFile}
@@ -266,7 +276,7 @@ plugins:
     kubeConfigFile: ${kubeconfigFile}
 `,
   );
-  return { ca, cert, webhookPort, admissionConfigFile };
+  return { ca, cert, admissionConfigFile };
 }
 
 export function kubectl(plane: ControlPlane, user: UserKey, args: string[], input?: string): string {
@@ -302,7 +312,7 @@ export async function waitForApiserver(
   await waitFor(
     "kube-apiserver /readyz",
     async () => {
-      if (exited) throw new Error(`kube-apiserver exited:\n${tail(apiserver.logFile)}`);
+      if (exited) throw exitError(apiserver, "kube-apiserver");
       const out = execFileSync(
         plane.tools.kubectl,
         ["--kubeconfig", plane.kubeconfigs.admin, "get", "--raw", "/readyz"],
@@ -317,6 +327,7 @@ export async function waitForApiserver(
     timeoutMs,
     500,
   ).catch((error: unknown) => {
+    if (error instanceof PortTaken) throw error;
     throw new Error(`${String(error)}\n--- kube-apiserver log ---\n${tail(apiserver.logFile)}`);
   });
 }
@@ -325,6 +336,50 @@ export async function restartApiserver(plane: ControlPlane): Promise<void> {
   await stopProcess(plane.pidFile, "kube-apiserver", "SIGTERM");
   const apiserver = startApiserver(plane);
   await waitForApiserver(plane, apiserver);
+}
+
+/** Starts etcd on two fresh ports; returns its client URL once it is healthy. */
+function startEtcd(
+  dir: string,
+  pidFile: string,
+  tools: ToolPaths,
+  log: (line: string) => void,
+): Promise<string> {
+  return startOnFreePorts(2, async ([etcdPort, peerPort]) => {
+    log(`etcd ${tools.etcdVersion} on 127.0.0.1:${etcdPort}`);
+    const etcd = startProcess(dir, pidFile, {
+      name: "etcd",
+      command: tools.etcd,
+      args: [
+        "--name=default",
+        `--data-dir=${join(dir, "etcd-data")}`,
+        `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+        "--unsafe-no-fsync", // test data: durability is not needed, speed is
+        "--log-level=warn",
+      ],
+    });
+    let exited = false;
+    void etcd.exited.then(() => {
+      exited = true;
+    });
+    await waitFor(
+      "etcd /health",
+      async () => {
+        if (exited) throw exitError(etcd, "etcd");
+        const response = await fetch(`http://127.0.0.1:${etcdPort}/health`).catch(() => undefined);
+        return response?.ok ? true : undefined;
+      },
+      30_000,
+    ).catch((error: unknown) => {
+      if (error instanceof PortTaken) throw error;
+      throw new Error(`${String(error)}\n--- etcd log ---\n${tail(etcd.logFile)}`);
+    });
+    return `http://127.0.0.1:${etcdPort}`;
+  });
 }
 
 /** Starts etcd and kube-apiserver in `dir`; returns once the API server is ready and RBAC is applied. */
@@ -337,9 +392,6 @@ export async function startControlPlane(
   const certs = join(dir, "pki");
   mkdirSync(certs, { recursive: true });
   const ca = createCa(certs, "ca", 2);
-  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
-  const server = `https://127.0.0.1:${apiPort}`;
-
   const serving = issueCert(ca, {
     name: "apiserver",
     commonName: "kube-apiserver",
@@ -347,96 +399,79 @@ export async function startControlPlane(
     dnsNames: ["localhost"],
     usage: "server",
   });
-  const webhookClient = webhookClientAuth(certs, await freePort());
+  const webhookClient = webhookClientAuth(certs);
   const saKey = join(certs, "sa.key");
   const saPub = join(certs, "sa.pub");
   execFileSync("openssl", ["genrsa", "-out", saKey, "2048"], { stdio: "ignore" });
   execFileSync("openssl", ["rsa", "-in", saKey, "-pubout", "-out", saPub], { stdio: "ignore" });
-
-  const kubeconfigs = {} as Record<UserKey, string>;
+  const userCerts = new Map<UserKey, IssuedCert>();
   for (const [key, user] of Object.entries(USERS) as Array<[UserKey, (typeof USERS)[UserKey]]>) {
-    const cert = issueCert(ca, {
-      name: `user-${key}`,
-      commonName: user.name,
-      organizations: [...user.groups],
-      usage: "client",
-    });
-    const file = join(dir, `${key}.kubeconfig`);
-    writeFileSync(file, kubeconfig(server, ca.certFile, user.name, cert.certFile, cert.keyFile));
-    kubeconfigs[key] = file;
+    userCerts.set(
+      key,
+      issueCert(ca, {
+        name: `user-${key}`,
+        commonName: user.name,
+        organizations: [...user.groups],
+        usage: "client",
+      }),
+    );
   }
 
-  log(`etcd ${tools.etcdVersion} on 127.0.0.1:${etcdPort}`);
-  const etcd = startProcess(dir, pidFile, {
-    name: "etcd",
-    command: tools.etcd,
-    args: [
-      "--name=default",
-      `--data-dir=${join(dir, "etcd-data")}`,
-      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
-      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
-      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
-      "--unsafe-no-fsync", // test data: durability is not needed, speed is
-      "--log-level=warn",
-    ],
-  });
-  await waitFor(
-    "etcd /health",
-    async () => {
-      const response = await fetch(`http://127.0.0.1:${etcdPort}/health`).catch(() => undefined);
-      return response?.ok ? true : undefined;
-    },
-    30_000,
-  ).catch((error: unknown) => {
-    throw new Error(`${String(error)}\n--- etcd log ---\n${tail(etcd.logFile)}`);
-  });
-
+  const etcdUrl = await startEtcd(dir, pidFile, tools, log);
   const encryptionConfig = join(dir, "encryption-config.yaml");
   writeFileSync(encryptionConfig, encryptionConfiguration(), { mode: 0o600 });
   const auditPolicy = join(dir, "audit-policy.yaml");
   writeFileSync(auditPolicy, AUDIT_POLICY);
   const auditLog = join(dir, "audit.log");
 
-  const plane: ControlPlane = {
-    dir,
-    pidFile,
-    ca,
-    server,
-    kubeconfigs,
-    tools,
-    etcdUrl: `http://127.0.0.1:${etcdPort}`,
-    auditLog,
-    webhookClient,
-    apiserverArgs: [
-      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
-      `--secure-port=${apiPort}`,
-      `--cert-dir=${certs}`,
-      `--tls-cert-file=${serving.certFile}`,
-      `--tls-private-key-file=${serving.keyFile}`,
-      `--client-ca-file=${ca.certFile}`,
-      "--service-cluster-ip-range=10.0.0.0/24",
-      `--service-account-issuer=${server}`,
-      `--service-account-key-file=${saPub}`,
-      `--service-account-signing-key-file=${saKey}`,
-      "--authorization-mode=RBAC",
-      "--allow-privileged=true",
-      // No default route here: nothing may be dialled outside loopback.
-      "--endpoint-reconciler-type=none",
-      "--enable-aggregator-routing=true",
-      "--profiling=false",
-      `--encryption-provider-config=${encryptionConfig}`,
-      `--audit-policy-file=${auditPolicy}`,
-      `--audit-log-path=${auditLog}`,
-      `--admission-control-config-file=${webhookClient.admissionConfigFile}`,
-      "--v=1",
-    ],
-  };
-  log(`kube-apiserver ${tools.kubeVersion} on ${server}`);
-  await waitForApiserver(plane, startApiserver(plane));
+  const plane = await startOnFreePorts(1, async ([apiPort]) => {
+    const server = `https://127.0.0.1:${apiPort}`;
+    const kubeconfigs = {} as Record<UserKey, string>;
+    for (const [key, cert] of userCerts) {
+      const file = join(dir, `${key}.kubeconfig`);
+      writeFileSync(file, kubeconfig(server, ca.certFile, USERS[key].name, cert.certFile, cert.keyFile));
+      kubeconfigs[key] = file;
+    }
+    const plane: ControlPlane = {
+      dir,
+      pidFile,
+      ca,
+      server,
+      kubeconfigs,
+      tools,
+      etcdUrl,
+      auditLog,
+      webhookClient,
+      apiserverArgs: [
+        `--etcd-servers=${etcdUrl}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${apiPort}`,
+        `--cert-dir=${certs}`,
+        `--tls-cert-file=${serving.certFile}`,
+        `--tls-private-key-file=${serving.keyFile}`,
+        `--client-ca-file=${ca.certFile}`,
+        "--service-cluster-ip-range=10.0.0.0/24",
+        `--service-account-issuer=${server}`,
+        `--service-account-key-file=${saPub}`,
+        `--service-account-signing-key-file=${saKey}`,
+        "--authorization-mode=RBAC",
+        "--allow-privileged=true",
+        // No default route here: nothing may be dialled outside loopback.
+        "--endpoint-reconciler-type=none",
+        "--enable-aggregator-routing=true",
+        "--profiling=false",
+        `--encryption-provider-config=${encryptionConfig}`,
+        `--audit-policy-file=${auditPolicy}`,
+        `--audit-log-path=${auditLog}`,
+        `--admission-control-config-file=${webhookClient.admissionConfigFile}`,
+        "--v=1",
+      ],
+    };
+    log(`kube-apiserver ${tools.kubeVersion} on ${server}`);
+    await waitForApiserver(plane, startApiserver(plane));
+    return plane;
+  });
   kubectl(plane, "admin", ["apply", "-f", "-"], RBAC);
   return plane;
 }

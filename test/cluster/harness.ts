@@ -6,13 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ControlPlane, startControlPlane } from "./control-plane.js";
 import { startWatchdog, stopAll } from "./processes.js";
-import {
-  prepareWebhook,
-  registerWebhook,
-  startWebhook,
-  type WebhookProcess,
-  waitForWebhookReady,
-} from "./webhook.js";
+import { launchWebhook, registerWebhook, type WebhookProcess } from "./webhook.js";
 
 export interface LocalCluster {
   dir: string;
@@ -32,11 +26,7 @@ export async function startLocalCluster(
     const started = Date.now();
     const plane = await startControlPlane(dir, pidFile, log);
     log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const webhook = await prepareWebhook(plane, undefined, {
-      port: plane.webhookClient.webhookPort,
-      clientAuth: options.clientAuth ?? true,
-    });
-    await waitForWebhookReady(webhook, startWebhook(plane, webhook));
+    const { webhook } = await launchWebhook(plane, "webhook", { clientAuth: options.clientAuth ?? true });
     log(`webhook serving on ${webhook.url}${webhook.client ? " (client certificates required)" : ""}`);
     await registerWebhook(plane, webhook);
     log("webhook registered: the API server calls it");

@@ -2,7 +2,7 @@
 // watchdog reads to kill them all if the test runner dies. Output goes to a log file per process.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -17,6 +17,8 @@ export interface Managed {
   name: string;
   pid: number;
   logFile: string;
+  /** Where this run's output starts in logFile (a restarted process appends to the same file). */
+  logStart: number;
   exited: Promise<number | null>;
 }
 
@@ -47,6 +49,7 @@ export function startWatchdog(dir: string, pidFile: string): ChildProcess {
 
 export function startProcess(dir: string, pidFile: string, spec: ProcessSpec): Managed {
   const logFile = join(dir, `${spec.name}.log`);
+  const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
   const fd = openSync(logFile, "a");
   const child = spawn(spec.command, spec.args, {
     detached: true, // its own process group, so a kill reaches its children too
@@ -63,7 +66,7 @@ export function startProcess(dir: string, pidFile: string, spec: ProcessSpec): M
     child.once("exit", (code, signal) => resolve(code ?? (signal ? -1 : null)));
     child.once("error", () => resolve(-1));
   });
-  return { name: spec.name, pid: child.pid, logFile, exited };
+  return { name: spec.name, pid: child.pid, logFile, logStart, exited };
 }
 
 function alive(pid: number): boolean {
@@ -110,16 +113,78 @@ export async function stopAll(pidFile: string): Promise<void> {
   for (const name of names) await stopProcess(pidFile, name);
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports are handed out from below the kernel's ephemeral range (outgoing connections never take
+// them), never twice by this runner, and only after a test bind. Another process can still take
+// one between that bind and the child's, so startOnFreePorts starts again on new ports when the
+// child says its port is taken.
+const handedOut = new Set<number>();
+
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+const PORT_RANGE = { low: 10_000, high: ephemeralRangeStart() };
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/** A loopback port nobody listens on now; see startOnFreePorts for the window before the child binds it. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 1_000; attempt++) {
+    const port = PORT_RANGE.low + Math.floor(Math.random() * (PORT_RANGE.high - PORT_RANGE.low));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free loopback port in ${PORT_RANGE.low}-${PORT_RANGE.high}`);
+}
+
+/** The process being waited for is gone: waitFor stops at once instead of polling to its deadline. */
+export class ProcessExited extends Error {}
+
+/** A child process exited because a port it was given was taken meanwhile: try again on new ones. */
+export class PortTaken extends ProcessExited {}
+
+const PORT_TAKEN = ["address already in use", "EADDRINUSE"];
+
+/** Throws PortTaken if the process's own output says a port was taken, else a plain error with its log. */
+export function exitError(managed: Managed, what: string): Error {
+  const output = existsSync(managed.logFile)
+    ? readFileSync(managed.logFile).subarray(managed.logStart).toString()
+    : "";
+  if (PORT_TAKEN.some((text) => output.includes(text)))
+    return new PortTaken(`${what}: a port was taken before it could bind`);
+  return new ProcessExited(`${what} exited:\n${tail(managed.logFile)}`);
+}
+
+/**
+ * Chooses `count` ports and runs `attempt` (start a process on them, wait until it serves); when
+ * the process reports a port taken (PortTaken), does it again on fresh ports.
+ */
+export async function startOnFreePorts<T>(
+  count: number,
+  attempt: (ports: number[]) => Promise<T>,
+  tries = 5,
+): Promise<T> {
+  for (let i = 1; ; i++) {
+    const ports: number[] = [];
+    for (let n = 0; n < count; n++) ports.push(await freePort());
+    try {
+      return await attempt(ports);
+    } catch (error) {
+      if (!(error instanceof PortTaken) || i >= tries) throw error;
+    }
+  }
 }
 
 export function tail(file: string, lines = 30): string {
@@ -141,6 +206,7 @@ export async function waitFor<T>(
       const value = await check();
       if (value !== undefined) return value;
     } catch (error) {
+      if (error instanceof ProcessExited) throw error;
       lastError = error;
     }
     await new Promise((r) => setTimeout(r, intervalMs));
@@ -158,17 +224,24 @@ export async function waitForReadyz(
   timeoutMs = 30_000,
   intervalMs = 100,
 ): Promise<void> {
+  let exited = false;
+  void managed.exited.then(() => {
+    exited = true;
+  });
   await waitFor(
     what,
-    async () =>
-      (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
+    async () => {
+      if (exited) throw exitError(managed, managed.name);
+      return (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
         .then((r) => r.status)
         .catch(() => 0)) === 200
         ? true
-        : undefined,
+        : undefined;
+    },
     timeoutMs,
     intervalMs,
   ).catch((error: unknown) => {
+    if (error instanceof PortTaken) throw error;
     throw new Error(`${String(error)}\n--- ${managed.name} log ---\n${tail(managed.logFile)}`);
   });
 }

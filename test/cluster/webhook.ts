@@ -4,14 +4,25 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CASE_CLUSTER } from "../cases/cases.js";
+import { find, render } from "../chart/helm.js";
 import { issueCert } from "../support/certs.js";
 import { type ControlPlane, kubectl, USERS } from "./control-plane.js";
-import { freePort, type Managed, startProcess, tail, waitFor } from "./processes.js";
+import {
+  exitError,
+  freePort,
+  type Managed,
+  PortTaken,
+  startOnFreePorts,
+  startProcess,
+  tail,
+  waitFor,
+} from "./processes.js";
 
 export const SERVED_NAMESPACE_LABEL = "platform.apolo.us/secrets-webhook";
 export const WEBHOOK_NAMESPACE = "apolo-secrets-webhook";
 // The shared cases name this cluster in secret://CLUSTER/... references.
 export const CLUSTER_NAME = CASE_CLUSTER;
+// The chart's release: named like the chart, its objects are named `apolo-secrets-webhook`.
 export const CONFIGURATION_NAME = "apolo-secrets-webhook";
 
 export interface WebhookProcess {
@@ -25,8 +36,10 @@ export interface WebhookProcess {
 }
 
 export interface WebhookOptions {
-  /** The port; the suite's webhook takes the one the API server has a client certificate for. */
+  /** The HTTPS port (default: a free one). */
   port?: number;
+  /** The metrics port (default: a free one). */
+  metricsPort?: number;
   /** Require the API server's client certificate (--client-ca-file), as production should. Default true. */
   clientAuth?: boolean;
 }
@@ -46,7 +59,7 @@ export async function prepareWebhook(
     usage: "server",
   });
   const port = options.port ?? (await freePort());
-  const metricsPort = await freePort();
+  const metricsPort = options.metricsPort ?? (await freePort());
   const clientAuth = options.clientAuth ?? true;
   const client = plane.webhookClient;
   return {
@@ -96,63 +109,53 @@ export async function waitForWebhookReady(
   await waitFor(
     "webhook /readyz",
     async () => {
-      if (exited) throw new Error(`the webhook exited:\n${tail(managed.logFile)}`);
+      if (exited) throw exitError(managed, "the webhook");
       // The metrics port is plain HTTP and mirrors readiness through store_cache_synced.
       const text = await fetch(`http://127.0.0.1:${webhook.metricsPort}/metrics`).then((r) => r.text());
       return text.includes("apolo_secrets_webhook_store_cache_synced 1") ? true : undefined;
     },
     timeoutMs,
   ).catch((error: unknown) => {
+    if (error instanceof PortTaken) throw error;
     throw new Error(`${String(error)}\n--- webhook log ---\n${tail(managed.logFile)}`);
   });
 }
 
-/** The configuration the chart renders, pointed at a URL: the same rules and selectors. */
-export function webhookConfiguration(url: string, caPem: string): string {
-  const caBundle = Buffer.from(caPem).toString("base64");
-  return JSON.stringify({
-    apiVersion: "admissionregistration.k8s.io/v1",
-    kind: "MutatingWebhookConfiguration",
-    metadata: { name: CONFIGURATION_NAME },
-    webhooks: [
-      {
-        name: "secrets.apolo.us",
-        admissionReviewVersions: ["v1"],
-        clientConfig: { url, caBundle },
-        rules: [
-          {
-            apiGroups: [""],
-            apiVersions: ["v1"],
-            operations: ["CREATE"],
-            resources: ["pods"],
-            scope: "Namespaced",
-          },
-          {
-            apiGroups: [""],
-            apiVersions: ["v1"],
-            operations: ["UPDATE"],
-            resources: ["pods/ephemeralcontainers"],
-            scope: "Namespaced",
-          },
-        ],
-        failurePolicy: "Fail",
-        sideEffects: "None",
-        reinvocationPolicy: "IfNeeded",
-        timeoutSeconds: 5,
-        matchPolicy: "Equivalent",
-        namespaceSelector: {
-          matchLabels: { [SERVED_NAMESPACE_LABEL]: "enabled" },
-          matchExpressions: [
-            {
-              key: "kubernetes.io/metadata.name",
-              operator: "NotIn",
-              values: ["kube-system", "kube-public", "kube-node-lease", WEBHOOK_NAMESPACE],
-            },
-          ],
-        },
-      },
-    ],
+/**
+ * Prepares, starts and waits for a webhook on fresh ports (again on new ones if a port was taken
+ * before it bound). `adjust` may change its arguments and environment before it starts.
+ */
+export function launchWebhook(
+  plane: ControlPlane,
+  name: string,
+  options: Omit<WebhookOptions, "port" | "metricsPort"> & {
+    adjust?: (webhook: WebhookProcess) => void;
+    /** What "ready" means (default: the store cache has synced). */
+    ready?: (webhook: WebhookProcess, managed: Managed) => Promise<void>;
+  } = {},
+): Promise<{ webhook: WebhookProcess; managed: Managed }> {
+  return startOnFreePorts(2, async ([port, metricsPort]) => {
+    const webhook = await prepareWebhook(plane, `${name}-serving`, { ...options, port, metricsPort });
+    options.adjust?.(webhook);
+    const managed = startWebhook(plane, webhook, name);
+    await (options.ready ?? waitForWebhookReady)(webhook, managed);
+    return { webhook, managed };
   });
+}
+
+/**
+ * The chart's own MutatingWebhookConfiguration (helm template with the chart's defaults: rules,
+ * selectors, excluded namespaces), pointed at `url`, with the caBundle the webhook's certificate
+ * needs. The e2e suite registers this, so it exercises the chart's selectors, not a copy.
+ */
+export function webhookConfiguration(url: string, caPem: string): string {
+  const manifests = render([`webhook.clientConfigUrl=${url}`], WEBHOOK_NAMESPACE, CONFIGURATION_NAME);
+  const configuration = find(manifests, "MutatingWebhookConfiguration") as unknown as {
+    webhooks: Array<{ clientConfig: { url?: string; caBundle?: string } }>;
+  };
+  for (const webhook of configuration.webhooks)
+    webhook.clientConfig.caBundle = Buffer.from(caPem).toString("base64");
+  return JSON.stringify(configuration);
 }
 
 /** Registers the webhook and waits until the API server really calls it. */

@@ -1,5 +1,7 @@
 // The shared cases, replayed through the real API server where they apply: user scope, and
-// submitters the test cluster has (the platform, alice, bob).
+// submitters the test cluster has (the platform, alice, bob). "Unchanged" is checked against the
+// same pod stored by the API server without the webhook (a server dry run in a namespace it does
+// not serve: the same defaults, no webhook), and a patched pod sent again must come back as it went in.
 
 import type { V1Pod } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -12,9 +14,41 @@ const applicable = cases.filter(
 );
 
 let ns: string;
+let control: string;
 beforeAll(async () => {
   ns = await freshNamespace("e2e-cases");
+  control = await freshNamespace("e2e-cases-control", { served: false });
 });
+
+/** What the API server makes of a pod when the webhook is not called: spec, labels, annotations. */
+async function storedWithoutWebhook(pod: V1Pod): Promise<unknown> {
+  const body = structuredClone(pod);
+  body.metadata = { ...body.metadata, namespace: control };
+  return comparable(await createPod("admin", control, body, { dryRun: true }));
+}
+
+function comparable(pod: V1Pod): unknown {
+  return {
+    labels: pod.metadata?.labels,
+    annotations: pod.metadata?.annotations,
+    spec: pod.spec,
+  };
+}
+
+/** The stored pod as a client would send it again: its spec and owner metadata, a new name. */
+function sentAgain(stored: V1Pod, name: string): V1Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: ns,
+      labels: stored.metadata?.labels,
+      annotations: stored.metadata?.annotations,
+    },
+    spec: stored.spec,
+  } as V1Pod;
+}
 
 async function withStores(c: AdmissionCase): Promise<void> {
   // Each case sees exactly its own stores.
@@ -59,6 +93,16 @@ describe("shared cases through the API server", () => {
       const stored = await readPod(ns, name);
       expect(JSON.stringify(stored.spec)).not.toMatch(/"value":"secret:/);
       c.expect.check?.(stored as unknown as PodOut);
+      const untouched = await storedWithoutWebhook(pod);
+      if (!c.expect.patched) {
+        expect(comparable(stored)).toEqual(untouched);
+        return;
+      }
+      expect(comparable(stored)).not.toEqual(untouched);
+      // Idempotent end to end: the mutated pod, submitted again, is stored exactly as sent.
+      const again = sentAgain(stored, `${name}-again`);
+      await createPod(who, ns, again);
+      expect(comparable(await readPod(ns, `${name}-again`))).toEqual(await storedWithoutWebhook(again));
     });
   }
 });
