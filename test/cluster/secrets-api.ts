@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { issueCert } from "../support/certs.js";
 import { type ControlPlane, kubectl } from "./control-plane.js";
-import { freePort, type Managed, startProcess, waitForReadyz } from "./processes.js";
+import { type Managed, startOnFreePorts, startProcess, waitForReadyz } from "./processes.js";
 
 export const API_NAMESPACE = "platform-jobs";
 export const USERS_NAMESPACE = "apolo-users";
@@ -25,26 +25,26 @@ export async function startSecretsApi(plane: ControlPlane, namespace = API_NAMES
     ips: ["127.0.0.1"],
     usage: "server",
   });
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const managed = startProcess(plane.dir, plane.pidFile, {
-    name: "secrets-api",
-    command: BIN,
-    args: [
-      "api",
-      "--bind-address=127.0.0.1",
-      `--port=${port}`,
-      `--metrics-port=${metricsPort}`,
-      `--tls-cert-file=${cert.certFile}`,
-      `--tls-key-file=${cert.keyFile}`,
-      `--kubeconfig=${plane.kubeconfigs.api}`,
-      `--namespace=${namespace}`,
-      `--username-prefix=${USERNAME_PREFIX}`,
-      "--shutdown-delay-ms=0",
-    ],
+  return startOnFreePorts(2, async ([port, metricsPort]) => {
+    const managed = startProcess(plane.dir, plane.pidFile, {
+      name: "secrets-api",
+      command: BIN,
+      args: [
+        "api",
+        "--bind-address=127.0.0.1",
+        `--port=${port}`,
+        `--metrics-port=${metricsPort}`,
+        `--tls-cert-file=${cert.certFile}`,
+        `--tls-key-file=${cert.keyFile}`,
+        `--kubeconfig=${plane.kubeconfigs.api}`,
+        `--namespace=${namespace}`,
+        `--username-prefix=${USERNAME_PREFIX}`,
+        "--shutdown-delay-ms=0",
+      ],
+    });
+    await waitForReadyz("secrets API ready", metricsPort, managed);
+    return { url: `https://127.0.0.1:${port}`, metricsPort, caFile: plane.ca.certFile, managed };
   });
-  await waitForReadyz("secrets API ready", metricsPort, managed);
-  return { url: `https://127.0.0.1:${port}`, metricsPort, caFile: plane.ca.certFile, managed };
 }
 
 /** A bearer token of a platform user (a service account in the users' namespace). */

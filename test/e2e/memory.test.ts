@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { JsonObject } from "../cases/cases.js";
 import { find, render } from "../chart/helm.js";
 import { stopProcess, waitFor } from "../cluster/processes.js";
-import { prepareWebhook, startWebhook, waitForWebhookReady } from "../cluster/webhook.js";
+import { launchWebhook } from "../cluster/webhook.js";
 import { postJson } from "../support/https-client.js";
 import { reviewFor } from "../support/replay.js";
 import { e2e, freshNamespace, metricValue, putStore, storeName } from "./support.js";
@@ -63,16 +63,18 @@ describe.runIf(local !== undefined)("memory under hostile load (local control pl
   it(`stays under the chart's memory limit with ${CONCURRENT} concurrent 6.8 MB reviews, and still mutates a normal pod meanwhile`, async () => {
     if (!local) throw new Error("unreachable");
     const chart = chartWebhookContainer();
-    const webhook = await prepareWebhook(local.plane, "webhook-memory");
     const chartEnv = Object.fromEntries(chart.env.map((e) => [e.name, e.value]));
-    webhook.env = {
-      ...webhook.env,
-      NODE_OPTIONS: chartEnv.NODE_OPTIONS ?? "",
-      APOLO_SECRETS_WEBHOOK_MAX_INFLIGHT_BODY_BYTES: chartEnv.APOLO_SECRETS_WEBHOOK_MAX_INFLIGHT_BODY_BYTES,
-    };
-    const managed = startWebhook(local.plane, webhook, "webhook-memory");
+    const { webhook, managed } = await launchWebhook(local.plane, "webhook-memory", {
+      adjust: (w) => {
+        w.env = {
+          ...w.env,
+          NODE_OPTIONS: chartEnv.NODE_OPTIONS ?? "",
+          APOLO_SECRETS_WEBHOOK_MAX_INFLIGHT_BODY_BYTES:
+            chartEnv.APOLO_SECRETS_WEBHOOK_MAX_INFLIGHT_BODY_BYTES,
+        };
+      },
+    });
     try {
-      await waitForWebhookReady(webhook, managed);
       const ns = await freshNamespace("e2e-memory");
       await putStore(ns, "alice", ["k"]);
       const tls = { ca: local.plane.ca.pem, ...webhook.client };

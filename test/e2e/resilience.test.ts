@@ -3,11 +3,10 @@
 // These need the local control plane: processes of an external cluster are not ours to kill.
 
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { restartApiserver } from "../cluster/control-plane.js";
-import { freePort, startProcess, stopProcess, waitFor, waitForReadyz } from "../cluster/processes.js";
-import { startWebhook, waitForWebhookReady } from "../cluster/webhook.js";
+import { stopProcess, waitFor } from "../cluster/processes.js";
+import { launchWebhook, startWebhook, waitForWebhookReady } from "../cluster/webhook.js";
 import { postJson } from "../support/https-client.js";
 import { reviewFor } from "../support/replay.js";
 import {
@@ -24,7 +23,6 @@ import {
 } from "./support.js";
 
 const local = e2e().local;
-const BIN = join(import.meta.dirname, "../../bin/apolo-secrets-webhook");
 
 async function metric(name: string): Promise<number> {
   if (!local) throw new Error("metrics need the local webhook");
@@ -89,37 +87,30 @@ describe.runIf(local !== undefined)("resilience (local control plane)", () => {
 
   it("on SIGTERM reports not ready, keeps answering through the delay, then drains and exits 0", async () => {
     if (!local) throw new Error("unreachable");
-    const port = await freePort();
-    const metricsPort = await freePort();
-    const args = local.webhook.args
-      .filter((a) => !/^--(port|metrics-port|shutdown-delay-ms)=/.test(a))
-      .concat([`--port=${port}`, `--metrics-port=${metricsPort}`, "--shutdown-delay-ms=1500"]);
-    const managed = startProcess(local.plane.dir, local.plane.pidFile, {
-      name: "webhook-sigterm",
-      command: BIN,
-      args,
+    // A delay far longer than the steps below: each is awaited as an event (503 seen, answer
+    // received), and /readyz still 503 afterwards proves the answer came within the delay.
+    const { webhook, managed } = await launchWebhook(local.plane, "webhook-sigterm", {
+      adjust: (w) => {
+        w.args = w.args
+          .filter((a) => !a.startsWith("--shutdown-delay-ms="))
+          .concat("--shutdown-delay-ms=15000");
+      },
     });
-    await waitForReadyz("the second webhook", metricsPort, managed);
     const review = reviewFor({ metadata: {}, spec: { containers: [{ name: "c" }] } }, "term", {
       username: "x",
       groups: [],
     });
+    const readyz = () =>
+      fetch(`http://127.0.0.1:${webhook.metricsPort}/readyz`)
+        .then((r) => r.status)
+        .catch(() => 0);
     process.kill(managed.pid, "SIGTERM");
-    await waitFor(
-      "not ready",
-      async () =>
-        (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.status)) === 503
-          ? true
-          : undefined,
-      1_000,
-      20,
-    );
-    const during = await postJson(`https://127.0.0.1:${port}/mutate`, review, {
-      ca: local.plane.ca.pem,
-      ...local.webhook.client,
-    });
+    await waitFor("not ready", async () => ((await readyz()) === 503 ? true : undefined), 10_000, 20);
+    const during = await postJson(webhook.url, review, { ca: local.plane.ca.pem, ...webhook.client });
     expect(during.status).toBe(200);
+    expect(await readyz()).toBe(503);
     expect(await managed.exited).toBe(0);
-    expect(readFileSync(managed.logFile, "utf8")).toMatch(/"msg":"stopped"/);
+    const log = readFileSync(managed.logFile, "utf8");
+    expect(log).toMatch(/"msg":"stopped"/);
   });
 });
