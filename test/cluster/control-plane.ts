@@ -345,7 +345,7 @@ function startEtcd(
   tools: ToolPaths,
   log: (line: string) => void,
 ): Promise<string> {
-  return startOnFreePorts(2, async ([etcdPort, peerPort]) => {
+  return startOnFreePorts(async ([etcdPort, peerPort]) => {
     log(`etcd ${tools.etcdVersion} on 127.0.0.1:${etcdPort}`);
     const etcd = startProcess(dir, pidFile, {
       name: "etcd",
@@ -424,7 +424,7 @@ export async function startControlPlane(
   writeFileSync(auditPolicy, AUDIT_POLICY);
   const auditLog = join(dir, "audit.log");
 
-  const plane = await startOnFreePorts(1, async ([apiPort]) => {
+  const plane = await startOnFreePorts(async ([apiPort]) => {
     const server = `https://127.0.0.1:${apiPort}`;
     const kubeconfigs = {} as Record<UserKey, string>;
     for (const [key, cert] of userCerts) {

@@ -168,17 +168,15 @@ export function exitError(managed: Managed, what: string): Error {
 }
 
 /**
- * Chooses `count` ports and runs `attempt` (start a process on them, wait until it serves); when
- * the process reports a port taken (PortTaken), does it again on fresh ports.
+ * Chooses two ports and runs `attempt` (start a process on them, wait until it serves); when the
+ * process reports a port taken (PortTaken), does it again on fresh ports.
  */
 export async function startOnFreePorts<T>(
-  count: number,
-  attempt: (ports: number[]) => Promise<T>,
+  attempt: (ports: [number, number]) => Promise<T>,
   tries = 5,
 ): Promise<T> {
   for (let i = 1; ; i++) {
-    const ports: number[] = [];
-    for (let n = 0; n < count; n++) ports.push(await freePort());
+    const ports: [number, number] = [await freePort(), await freePort()];
     try {
       return await attempt(ports);
     } catch (error) {

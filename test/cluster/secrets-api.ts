@@ -25,7 +25,7 @@ export async function startSecretsApi(plane: ControlPlane, namespace = API_NAMES
     ips: ["127.0.0.1"],
     usage: "server",
   });
-  return startOnFreePorts(2, async ([port, metricsPort]) => {
+  return startOnFreePorts(async ([port, metricsPort]) => {
     const managed = startProcess(plane.dir, plane.pidFile, {
       name: "secrets-api",
       command: BIN,

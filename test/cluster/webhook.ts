@@ -134,7 +134,7 @@ export function launchWebhook(
     ready?: (webhook: WebhookProcess, managed: Managed) => Promise<void>;
   } = {},
 ): Promise<{ webhook: WebhookProcess; managed: Managed }> {
-  return startOnFreePorts(2, async ([port, metricsPort]) => {
+  return startOnFreePorts(async ([port, metricsPort]) => {
     const webhook = await prepareWebhook(plane, `${name}-serving`, { ...options, port, metricsPort });
     options.adjust?.(webhook);
     const managed = startWebhook(plane, webhook, name);
