@@ -475,3 +475,16 @@ export async function startControlPlane(
   kubectl(plane, "admin", ["apply", "-f", "-"], RBAC);
   return plane;
 }
+
+/** A kubeconfig for a new client-certificate user of `plane` (no RBAC of its own until granted). */
+export function userKubeconfig(plane: ControlPlane, user: string, groups: string[] = []): string {
+  const cert = issueCert(plane.ca, {
+    name: `user-${user}`,
+    commonName: user,
+    organizations: groups,
+    usage: "client",
+  });
+  const file = join(plane.dir, `${user}.kubeconfig`);
+  writeFileSync(file, kubeconfig(plane.server, plane.ca.certFile, user, cert.certFile, cert.keyFile));
+  return file;
+}

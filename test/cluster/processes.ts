@@ -106,6 +106,13 @@ export async function stopProcess(
   writePids(pidFile, pids);
 }
 
+/** Sends a signal to a recorded process group (SIGSTOP/SIGCONT pause and resume it). */
+export function signalProcess(pidFile: string, name: string, signal: NodeJS.Signals): void {
+  const pid = readPids(pidFile).get(name);
+  if (pid === undefined) throw new Error(`no process named ${name} in ${pidFile}`);
+  process.kill(-pid, signal);
+}
+
 export async function stopAll(pidFile: string): Promise<void> {
   // Webhook first, then the API server, then etcd: the reverse of starting.
   const order = ["webhook", "kube-apiserver", "etcd"];

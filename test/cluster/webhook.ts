@@ -147,15 +147,44 @@ export function launchWebhook(
  * The chart's own MutatingWebhookConfiguration (helm template with the chart's defaults: rules,
  * selectors, excluded namespaces), pointed at `url`, with the caBundle the webhook's certificate
  * needs. The e2e suite registers this, so it exercises the chart's selectors, not a copy.
+ * `values` are more helm values (render's syntax); `release` names the configuration.
  */
-export function webhookConfiguration(url: string, caPem: string): string {
-  const manifests = render([`webhook.clientConfigUrl=${url}`], WEBHOOK_NAMESPACE, CONFIGURATION_NAME);
+export function webhookConfiguration(
+  url: string,
+  caPem: string,
+  values: string[] = [],
+  release = CONFIGURATION_NAME,
+): string {
+  const manifests = render([`webhook.clientConfigUrl=${url}`, ...values], WEBHOOK_NAMESPACE, release);
   const configuration = find(manifests, "MutatingWebhookConfiguration") as unknown as {
     webhooks: Array<{ clientConfig: { url?: string; caBundle?: string } }>;
   };
   for (const webhook of configuration.webhooks)
     webhook.clientConfig.caBundle = Buffer.from(caPem).toString("base64");
   return JSON.stringify(configuration);
+}
+
+/** Waits until pods created in `namespace` reach a webhook: one refuses a reference without an owner. */
+export async function waitUntilCalled(plane: ControlPlane, namespace: string): Promise<void> {
+  const probe = JSON.stringify({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "probe" },
+    spec: { containers: [{ name: "c", image: "none", env: [{ name: "P", value: "secret:probe" }] }] },
+  });
+  await waitFor(
+    `the API server to call a webhook for ${namespace}`,
+    async () => {
+      try {
+        kubectl(plane, "admin", ["create", "--dry-run=server", "-n", namespace, "-f", "-"], probe);
+        return undefined;
+      } catch (error) {
+        return String(error).includes("has no owner") ? true : undefined;
+      }
+    },
+    30_000,
+    300,
+  );
 }
 
 /** Registers the webhook and waits until the API server really calls it. */
@@ -180,23 +209,5 @@ export async function registerWebhook(plane: ControlPlane, webhook: WebhookProce
   );
   // A pod with a reference and no owner: only the webhook refuses it, so a refusal proves the
   // API server calls the webhook (a new configuration reaches it after a short lag).
-  const probe = JSON.stringify({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "probe" },
-    spec: { containers: [{ name: "c", image: "none", env: [{ name: "P", value: "secret:probe" }] }] },
-  });
-  await waitFor(
-    "the API server to call the webhook",
-    async () => {
-      try {
-        kubectl(plane, "admin", ["create", "--dry-run=server", "-n", probeNamespace, "-f", "-"], probe);
-        return undefined;
-      } catch (error) {
-        return String(error).includes("has no owner") ? true : undefined;
-      }
-    },
-    30_000,
-    300,
-  );
+  await waitUntilCalled(plane, probeNamespace);
 }
