@@ -113,7 +113,6 @@ describe.runIf(local !== undefined)("a webhook with --namespaces and no cluster 
       body: [{ op: "add", path: `/metadata/labels/${label}`, value: "enabled" }],
     });
     await putStore(watched, "carol", ["a", "b"]);
-    await putStore(unwatched, "dave", ["x"]);
     ({ webhook, managed } = await launchWebhook(plane(), name, {
       adjust: (w) => {
         w.args = w.args
@@ -144,10 +143,22 @@ describe.runIf(local !== undefined)("a webhook with --namespaces and no cluster 
   });
 
   it("caches the stores of the --namespaces namespaces only", async () => {
-    // Ready means every watched namespace was listed; the unwatched store existed before that.
-    expect(await metricValue(webhook.metricsPort, `${PREFIX}store_cache_synced`)).toBe(1);
-    expect(await metricValue(webhook.metricsPort, `${PREFIX}store_cache_stores`)).toBe(1);
-    expect(await metricValue(webhook.metricsPort, `${PREFIX}store_cache_keys`)).toBe(2);
+    // Its own webhook: the shared one also caches stores it looked up live.
+    const only = `webhook-namespaces-${suffix()}`;
+    const started = await launchWebhook(plane(), only, {
+      adjust: (w) => {
+        w.args = w.args.concat(`--namespaces=${watched}`);
+      },
+    });
+    try {
+      // Ready means every watched namespace was listed; the unwatched store existed before that.
+      const port = started.webhook.metricsPort;
+      expect(await metricValue(port, `${PREFIX}store_cache_synced`)).toBe(1);
+      expect(await metricValue(port, `${PREFIX}store_cache_stores`)).toBe(1);
+      expect(await metricValue(port, `${PREFIX}store_cache_keys`)).toBe(2);
+    } finally {
+      await stopProcess(plane().pidFile, only);
+    }
   });
 
   it("admits a secret added a moment ago that the cache never saw, through the live lookup", async () => {
@@ -162,7 +173,6 @@ describe.runIf(local !== undefined)("a webhook with --namespaces and no cluster 
       valueFrom: { secretKeyRef: { name: storeName(owner), key: "fresh" } },
     });
     expect(await metricValue(webhook.metricsPort, found, 'result="found"')).toBe(before + 1);
-    expect(await metricValue(webhook.metricsPort, `${PREFIX}store_cache_stores`)).toBe(1);
   });
 
   it("refuses a full secret:// reference when no cluster name is configured, and says what to write", async () => {
@@ -185,14 +195,12 @@ describe.runIf(local !== undefined)("a webhook with --namespaces and no cluster 
 
   it("bounds the live lookup by --lookup-timeout-ms: with the API server stopped, the miss is refused as missing and counted as a timeout", async () => {
     const uid = `timeout-${suffix()}`;
-    const daveReview = (id: string) =>
-      reviewFor(
-        jobPod({ owner: "dave", env: { X: "secret:x" } }) as unknown as JsonObject,
-        id,
-        PLATFORM,
-        unwatched,
-      );
-    const review = daveReview(uid);
+    // A store of its own in the unwatched namespace: only a live lookup can know it.
+    const owner = `gina-${suffix()}`;
+    await putStore(unwatched, owner, ["x"]);
+    const ownReview = (id: string) =>
+      reviewFor(jobPod({ owner, env: { X: "secret:x" } }) as unknown as JsonObject, id, PLATFORM, unwatched);
+    const review = ownReview(uid);
     const timeouts = () =>
       metricValue(webhook.metricsPort, `${PREFIX}live_lookups_total`, 'result="timeout"');
     const before = await timeouts();
@@ -211,24 +219,26 @@ describe.runIf(local !== undefined)("a webhook with --namespaces and no cluster 
       async () => admissionLogLine(managed, uid),
       10_000,
     );
-    expect(logged).toMatchObject({ liveLookup: "timeout", decision: "refused" });
+    expect(logged).toMatchObject({ liveLookup: "timeout", decision: "denied", code: 422 });
     // Once the API server answers again, the same lookup finds the store.
-    expect((await answerOf(webhook, daveReview(`${uid}-after`))).allowed).toBe(true);
+    expect((await answerOf(webhook, ownReview(`${uid}-after`))).allowed).toBe(true);
   });
 
   it("exports every metric and logs every admission field the README lists", async () => {
     const uid = `fields-${suffix()}`;
-    // A lookup (dave's store is not cached), an owner and a decision: every field has a value.
-    const answer = await answerOf(
-      webhook,
-      reviewFor(
-        jobPod({ owner: "dave", env: { X: "secret:x" } }) as unknown as JsonObject,
-        uid,
-        PLATFORM,
-        unwatched,
-      ),
+    // Optional fields are logged when they apply: a dry run refused (code) after a live lookup
+    // (the store is outside --namespaces) gives every field a value.
+    const owner = `hana-${suffix()}`;
+    await putStore(unwatched, owner, ["x"]);
+    const review = reviewFor(
+      jobPod({ owner, env: { X: "secret:x", Y: "secret:absent" } }) as unknown as JsonObject,
+      uid,
+      PLATFORM,
+      unwatched,
     );
-    expect(answer.allowed).toBe(true);
+    (review.request as { dryRun: boolean }).dryRun = true;
+    const answer = await answerOf(webhook, review);
+    expect(answer).toMatchObject({ allowed: false, code: 422, message: "Missing secrets: 'absent'" });
     const endpoints = README.slice(README.indexOf("**Endpoints.**"), README.indexOf("**Logs.**"));
     const listed = new Set<string>();
     for (const match of endpoints.matchAll(/`(apolo_secrets_webhook_|…_)([a-z_]+)/g))
@@ -247,7 +257,14 @@ describe.runIf(local !== undefined)("a webhook with --namespaces and no cluster 
       10_000,
     );
     expect(fields.filter((field) => !(field !== undefined && field in line))).toEqual([]);
-    expect(line).toMatchObject({ uid, namespace: unwatched, owner: "dave", liveLookup: "found" });
+    expect(line).toMatchObject({
+      uid,
+      namespace: unwatched,
+      owner,
+      liveLookup: "found",
+      dryRun: true,
+      code: 422,
+    });
   });
 });
 
