@@ -6,6 +6,7 @@
 
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JsonObject, PodOut } from "../cases/cases.js";
@@ -113,6 +114,7 @@ describe.runIf(local !== undefined)("a webhook with --namespaces and no cluster 
       body: [{ op: "add", path: `/metadata/labels/${label}`, value: "enabled" }],
     });
     await putStore(watched, "carol", ["a", "b"]);
+    await putStore(unwatched, "dave", ["x"]);
     ({ webhook, managed } = await launchWebhook(plane(), name, {
       adjust: (w) => {
         w.args = w.args
@@ -409,6 +411,33 @@ describe.runIf(local !== undefined)("the project scope", () => {
         valueFrom: { secretKeyRef: { name: store, key: "k1" } },
       });
     } finally {
+      await stopProcess(plane().pidFile, name);
+    }
+  });
+});
+
+describe.runIf(local !== undefined)("the harness's ports", () => {
+  it("starts a webhook again on new ports when its port was taken before it could bind", async () => {
+    // The race freePort leaves open, made certain: the first port handed over is already taken.
+    const squatter = createServer();
+    const taken = await new Promise<number>((resolve) =>
+      squatter.listen(0, "127.0.0.1", () => resolve((squatter.address() as AddressInfo).port)),
+    );
+    const name = `webhook-port-${suffix()}`;
+    let attempts = 0;
+    try {
+      const { webhook } = await launchWebhook(plane(), name, {
+        adjust: (w) => {
+          if (attempts++ > 0) return;
+          w.args = w.args.filter((a) => !a.startsWith("--port=")).concat(`--port=${taken}`);
+          w.port = taken;
+        },
+      });
+      expect(attempts).toBe(2);
+      expect(webhook.port).not.toBe(taken);
+      expect((await readyz(webhook)).status).toBe(200);
+    } finally {
+      squatter.close();
       await stopProcess(plane().pidFile, name);
     }
   });
