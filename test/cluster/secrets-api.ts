@@ -1,6 +1,7 @@
 // The secrets API as a real process (`apolo-secrets-webhook api`) for tests and the demo, and
 // the users' tokens (service accounts alice and bob, as the platform's identity rule maps them).
 
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { issueCert } from "../support/certs.js";
 import { type ControlPlane, kubectl } from "./control-plane.js";
@@ -50,4 +51,11 @@ export async function startSecretsApi(plane: ControlPlane, namespace = API_NAMES
 /** A bearer token of a platform user (a service account in the users' namespace). */
 export function userToken(plane: ControlPlane, user: string): string {
   return kubectl(plane, "admin", ["create", "token", user, "-n", USERS_NAMESPACE, "--duration=1h"]).trim();
+}
+
+/** A new platform user for one test (a service account of its own) and its token. */
+export function freshUser(plane: ControlPlane, prefix: string): { name: string; token: string } {
+  const name = `${prefix}-${randomBytes(3).toString("hex")}`;
+  kubectl(plane, "admin", ["create", "serviceaccount", name, "-n", USERS_NAMESPACE]);
+  return { name, token: userToken(plane, name) };
 }

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubectl } from "../cluster/control-plane.js";
 import { stopProcess, waitFor } from "../cluster/processes.js";
-import { type SecretsApi, startSecretsApi, userToken } from "../cluster/secrets-api.js";
+import { freshUser, type SecretsApi, startSecretsApi, userToken } from "../cluster/secrets-api.js";
 import { createPod, e2e, freshNamespace, jobPod, readPod, refusal, storeName } from "./support.js";
 
 const local = e2e().local;
@@ -25,13 +25,14 @@ let namespace: string;
 let tokens: { alice: string; bob: string };
 let agent: Agent;
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** apolo-secret run as `user` (a token); each test that stores keys has a user of its own. */
+async function cli(user: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(CLI, args, {
       env: {
         ...process.env,
         APOLO_SECRETS_SERVER: secretsApi.url,
-        APOLO_SECRETS_TOKEN: tokens.alice,
+        APOLO_SECRETS_TOKEN: user,
         APOLO_SECRETS_CA_FILE: secretsApi.caFile,
         KUBECONFIG: "/nonexistent",
       },
@@ -67,12 +68,12 @@ async function seriesCount(): Promise<number> {
 }
 
 /** The store Secret as the API server holds it, read with kubectl (JSON keeps "__proto__" a key). */
-function storeSecret(): { resourceVersion: string; data: Record<string, string> } {
+function storeSecret(owner: string): { resourceVersion: string; data: Record<string, string> } {
   if (!local) throw new Error("needs the local control plane");
   const text = kubectl(local.plane, "admin", [
     "get",
     "secret",
-    storeName("alice"),
+    storeName(owner),
     "-n",
     namespace,
     "-o",
@@ -82,8 +83,13 @@ function storeSecret(): { resourceVersion: string; data: Record<string, string> 
   return { resourceVersion: secret.metadata.resourceVersion, data: secret.data ?? {} };
 }
 
-function storedValue(key: string): string | undefined {
-  const { data } = storeSecret();
+function newUser(): { name: string; token: string } {
+  if (!local) throw new Error("needs the local control plane");
+  return freshUser(local.plane, "hostile");
+}
+
+function storedValue(owner: string, key: string): string | undefined {
+  const { data } = storeSecret(owner);
   return Object.hasOwn(data, key) ? Buffer.from(data[key] as string, "base64").toString() : undefined;
 }
 
@@ -149,20 +155,21 @@ describe.runIf(local !== undefined)("the secrets API under hostile input", () =>
   });
 
   it("stores, lists, uses and removes keys named like built-in object properties", async () => {
-    const added = await cli(["add", "__proto__", "proto-value"]);
+    const user = newUser();
+    const added = await cli(user.token, ["add", "__proto__", "proto-value"]);
     expect(added, added.stderr).toMatchObject({ code: 0, stdout: "added secret '__proto__' (11 bytes)\n" });
-    expect((await cli(["add", "constructor", "ctor-value"])).code).toBe(0);
-    expect(storedValue("__proto__")).toBe("proto-value");
-    expect(storedValue("constructor")).toBe("ctor-value");
-    expect(Object.keys(storeSecret().data).sort()).toEqual(["__proto__", "constructor"]);
-    expect((await cli(["ls"])).stdout).toBe("KEY\n__proto__\nconstructor\n");
+    expect((await cli(user.token, ["add", "constructor", "ctor-value"])).code).toBe(0);
+    expect(storedValue(user.name, "__proto__")).toBe("proto-value");
+    expect(storedValue(user.name, "constructor")).toBe("ctor-value");
+    expect(Object.keys(storeSecret(user.name).data).sort()).toEqual(["__proto__", "constructor"]);
+    expect((await cli(user.token, ["ls"])).stdout).toBe("KEY\n__proto__\nconstructor\n");
 
     // A job using them is resolved: env vars and a file name the keys.
     const pod = await createPod(
       "platform",
       namespace,
       jobPod({
-        owner: "alice",
+        owner: user.name,
         env: { P: "secret:__proto__", C: "secret:constructor" },
         files: ["secret:__proto__:/var/secrets/proto"],
       }),
@@ -170,8 +177,8 @@ describe.runIf(local !== undefined)("the secrets API under hostile input", () =>
     const stored = await readPod(namespace, pod.metadata?.name as string);
     const container = stored.spec?.containers[0];
     expect(container?.env?.map((e) => [e.name, e.valueFrom?.secretKeyRef])).toEqual([
-      ["P", { name: storeName("alice"), key: "__proto__" }],
-      ["C", { name: storeName("alice"), key: "constructor" }],
+      ["P", { name: storeName(user.name), key: "__proto__" }],
+      ["C", { name: storeName(user.name), key: "constructor" }],
     ]);
     expect(container?.volumeMounts?.find((m) => m.mountPath === "/var/secrets/proto")?.subPath).toBe(
       "__proto__",
@@ -179,26 +186,34 @@ describe.runIf(local !== undefined)("the secrets API under hostile input", () =>
   });
 
   it("answers 404 for never-added hasOwnProperty, toString and valueOf and leaves the store unchanged", async () => {
-    const before = storeSecret();
+    const user = newUser();
+    expect((await cli(user.token, ["add", "__proto__", "proto-value"])).code).toBe(0);
+    const before = storeSecret(user.name);
     for (const key of ["hasOwnProperty", "toString", "valueOf"]) {
-      const removed = await cli(["rm", key]);
+      const removed = await cli(user.token, ["rm", key]);
       expect(removed.code, key).toBe(1);
       expect(removed.stderr).toBe(`apolo-secret: you have no secret named '${key}'\n`);
     }
-    const after = storeSecret();
+    const after = storeSecret(user.name);
     expect(after.resourceVersion).toBe(before.resourceVersion);
     expect(JSON.stringify(after.data)).toBe(JSON.stringify(before.data));
   });
 
   it("removes __proto__ and constructor, after which a job using them is refused as missing", async () => {
-    expect(await cli(["rm", "__proto__"])).toMatchObject({ code: 0, stdout: "removed secret '__proto__'\n" });
-    expect(storedValue("__proto__")).toBeUndefined();
-    expect(storedValue("constructor")).toBe("ctor-value");
-    expect((await cli(["ls"])).stdout).toBe("KEY\nconstructor\n");
-    expect((await cli(["rm", "constructor"])).code).toBe(0);
-    expect(Object.keys(storeSecret().data)).toEqual([]);
+    const user = newUser();
+    expect((await cli(user.token, ["add", "__proto__", "proto-value"])).code).toBe(0);
+    expect((await cli(user.token, ["add", "constructor", "ctor-value"])).code).toBe(0);
+    expect(await cli(user.token, ["rm", "__proto__"])).toMatchObject({
+      code: 0,
+      stdout: "removed secret '__proto__'\n",
+    });
+    expect(storedValue(user.name, "__proto__")).toBeUndefined();
+    expect(storedValue(user.name, "constructor")).toBe("ctor-value");
+    expect((await cli(user.token, ["ls"])).stdout).toBe("KEY\nconstructor\n");
+    expect((await cli(user.token, ["rm", "constructor"])).code).toBe(0);
+    expect(Object.keys(storeSecret(user.name).data)).toEqual([]);
 
-    const job = () => jobPod({ owner: "alice", env: { C: "secret:constructor" } });
+    const job = () => jobPod({ owner: user.name, env: { C: "secret:constructor" } });
     // The webhook's cache learns of the removal from its watch: wait until it refuses.
     await waitFor(
       "the webhook to see constructor removed",
@@ -216,7 +231,7 @@ describe.runIf(local !== undefined)("the secrets API under hostile input", () =>
       createPod(
         "platform",
         namespace,
-        jobPod({ owner: "alice", env: { P: "secret:__proto__", T: "secret:toString" } }),
+        jobPod({ owner: user.name, env: { P: "secret:__proto__", T: "secret:toString" } }),
       ),
     );
     expect(both.message).toContain("Missing secrets: '__proto__', 'toString'");
