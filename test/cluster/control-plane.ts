@@ -9,7 +9,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { createCa, type IssuedCert, issueCert, type TestCa } from "../support/certs.js";
 import {
-  exitError,
+  assertServing,
   type Managed,
   PortTaken,
   startOnFreePorts,
@@ -312,7 +312,7 @@ export async function waitForApiserver(
   await waitFor(
     "kube-apiserver /readyz",
     async () => {
-      if (exited) throw exitError(apiserver, "kube-apiserver");
+      assertServing(apiserver, exited, "kube-apiserver");
       const out = execFileSync(
         plane.tools.kubectl,
         ["--kubeconfig", plane.kubeconfigs.admin, "get", "--raw", "/readyz"],
@@ -369,7 +369,7 @@ function startEtcd(
     await waitFor(
       "etcd /health",
       async () => {
-        if (exited) throw exitError(etcd, "etcd");
+        assertServing(etcd, exited, "etcd");
         const response = await fetch(`http://127.0.0.1:${etcdPort}/health`).catch(() => undefined);
         return response?.ok ? true : undefined;
       },

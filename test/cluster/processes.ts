@@ -164,14 +164,35 @@ export class PortTaken extends ProcessExited {}
 
 const PORT_TAKEN = ["address already in use", "EADDRINUSE"];
 
-/** Throws PortTaken if the process's own output says a port was taken, else a plain error with its log. */
-export function exitError(managed: Managed, what: string): Error {
-  const output = existsSync(managed.logFile)
+function outputOf(managed: Managed): string {
+  return existsSync(managed.logFile)
     ? readFileSync(managed.logFile).subarray(managed.logStart).toString()
     : "";
+}
+
+/** Throws PortTaken if the process's own output says a port was taken, else a plain error with its log. */
+export function exitError(managed: Managed, what: string): Error {
+  const output = outputOf(managed);
   if (PORT_TAKEN.some((text) => output.includes(text)))
     return new PortTaken(`${what}: a port was taken before it could bind`);
   return new ProcessExited(`${what} exited:\n${tail(managed.logFile)}`);
+}
+
+/**
+ * For a readiness poll: throws PortTaken when the process says a port was taken (and kills it: a
+ * process may report that and keep running), ProcessExited when it is gone; else returns.
+ */
+export function assertServing(managed: Managed, exited: boolean, what: string): void {
+  const output = outputOf(managed);
+  if (PORT_TAKEN.some((text) => output.includes(text))) {
+    try {
+      process.kill(-managed.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    throw new PortTaken(`${what}: a port was taken before it could bind`);
+  }
+  if (exited) throw exitError(managed, what);
 }
 
 /**
@@ -236,8 +257,9 @@ export async function waitForReadyz(
   await waitFor(
     what,
     async () => {
-      if (exited) throw exitError(managed, managed.name);
-      return (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)
+      assertServing(managed, exited, managed.name);
+      // Bounded: whatever holds the port may accept and never answer.
+      return (await fetch(`http://127.0.0.1:${metricsPort}/readyz`, { signal: AbortSignal.timeout(2_000) })
         .then((r) => r.status)
         .catch(() => 0)) === 200
         ? true

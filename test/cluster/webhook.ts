@@ -8,7 +8,7 @@ import { find, render } from "../chart/helm.js";
 import { issueCert } from "../support/certs.js";
 import { type ControlPlane, kubectl, USERS } from "./control-plane.js";
 import {
-  exitError,
+  assertServing,
   freePort,
   type Managed,
   PortTaken,
@@ -109,9 +109,12 @@ export async function waitForWebhookReady(
   await waitFor(
     "webhook /readyz",
     async () => {
-      if (exited) throw exitError(managed, "the webhook");
+      assertServing(managed, exited, "the webhook");
       // The metrics port is plain HTTP and mirrors readiness through store_cache_synced.
-      const text = await fetch(`http://127.0.0.1:${webhook.metricsPort}/metrics`).then((r) => r.text());
+      // Bounded: whatever holds the port may accept and never answer.
+      const text = await fetch(`http://127.0.0.1:${webhook.metricsPort}/metrics`, {
+        signal: AbortSignal.timeout(2_000),
+      }).then((r) => r.text());
       return text.includes("apolo_secrets_webhook_store_cache_synced 1") ? true : undefined;
     },
     timeoutMs,

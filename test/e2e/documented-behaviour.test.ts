@@ -417,28 +417,33 @@ describe.runIf(local !== undefined)("the project scope", () => {
 });
 
 describe.runIf(local !== undefined)("the harness's ports", () => {
-  it("starts a webhook again on new ports when its port was taken before it could bind", async () => {
-    // The race freePort leaves open, made certain: the first port handed over is already taken.
-    const squatter = createServer();
-    const taken = await new Promise<number>((resolve) =>
-      squatter.listen(0, "127.0.0.1", () => resolve((squatter.address() as AddressInfo).port)),
-    );
-    const name = `webhook-port-${suffix()}`;
-    let attempts = 0;
-    try {
-      const { webhook } = await launchWebhook(plane(), name, {
-        adjust: (w) => {
-          if (attempts++ > 0) return;
-          w.args = w.args.filter((a) => !a.startsWith("--port=")).concat(`--port=${taken}`);
-          w.port = taken;
-        },
-      });
-      expect(attempts).toBe(2);
-      expect(webhook.port).not.toBe(taken);
-      expect((await readyz(webhook)).status).toBe(200);
-    } finally {
-      squatter.close();
-      await stopProcess(plane().pidFile, name);
-    }
-  });
+  // The HTTPS port's bind failure ends the process; the metrics port's is reported while the
+  // process keeps running (its store cache loops hold it up), so the harness reads the output.
+  for (const flag of ["port", "metrics-port"] as const) {
+    it(`starts a webhook again on new ports when its --${flag} was taken before it could bind`, async () => {
+      // The race freePort leaves open, made certain: the first port handed over is already taken.
+      const squatter = createServer();
+      const taken = await new Promise<number>((resolve) =>
+        squatter.listen(0, "127.0.0.1", () => resolve((squatter.address() as AddressInfo).port)),
+      );
+      const name = `webhook-port-${suffix()}`;
+      let attempts = 0;
+      try {
+        const { webhook } = await launchWebhook(plane(), name, {
+          adjust: (w) => {
+            if (attempts++ > 0) return;
+            w.args = w.args.filter((a) => !a.startsWith(`--${flag}=`)).concat(`--${flag}=${taken}`);
+            if (flag === "port") w.port = taken;
+            else w.metricsPort = taken;
+          },
+        });
+        expect(attempts).toBe(2);
+        expect([webhook.port, webhook.metricsPort]).not.toContain(taken);
+        expect((await readyz(webhook)).status).toBe(200);
+      } finally {
+        squatter.close();
+        await stopProcess(plane().pidFile, name);
+      }
+    });
+  }
 });
