@@ -8,18 +8,34 @@
 // pods labelled as themself, kills the webhook with the chart's heap settings (OOM), and every pod
 // creation in the served namespaces fails closed until it restarts (and the next such pod kills it
 // again).
+//
+// Finding 2: the in-flight body budget is reserved from the declared Content-Length before a byte
+// arrives and held until the request ends (requestTimeout 60 s). With client authentication off
+// (the chart's default, and no NetworkPolicy by default) anyone who can reach the webhook port,
+// e.g. a job pod, holds the whole 16 MiB budget with three idle connections (7 MiB, 7 MiB, 2 MiB
+// declared, one byte sent): every review then gets 429 and every pod creation fails closed.
+//
+// Finding 3: the secrets API has no cap on bodies in flight (the webhook got one): 60 parallel
+// authenticated POSTs of a 900 KiB value took the process from 81 MB to 413 MB of RSS (120: 1.1 GB),
+// over the chart's 256Mi limit for the API container; any platform user can have it OOM-killed.
 
+import { readFileSync } from "node:fs";
+import { Agent, request } from "node:https";
+import { connect } from "node:tls";
 import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { find, render } from "../chart/helm.js";
 import { kubectl } from "../cluster/control-plane.js";
 import { stopProcess, waitFor } from "../cluster/processes.js";
+import { startSecretsApi, userToken } from "../cluster/secrets-api.js";
 import {
   prepareWebhook,
   startWebhook,
   waitForWebhookReady,
   webhookConfiguration,
 } from "../cluster/webhook.js";
+import { postJson } from "../support/https-client.js";
+import { reviewFor } from "../support/review.js";
 import { e2e, freshNamespace, putStore, storeName } from "./support.js";
 
 const local = e2e().local;
@@ -130,6 +146,101 @@ describe.runIf(local !== undefined)("attack findings (local control plane)", () 
       } finally {
         await stopProcess(local.plane.pidFile, "webhook-attack");
       }
+    }
+  }, 120_000);
+});
+
+describe.runIf(local !== undefined)("attack findings: budget and memory (local control plane)", () => {
+  it("finding 2: three idle connections declaring large bodies do not lock every review out", async () => {
+    if (!local) throw new Error("unreachable");
+    // The chart's default: no client certificate required.
+    const webhook = await prepareWebhook(local.plane, "webhook-attack-budget", { clientAuth: false });
+    const managed = startWebhook(local.plane, webhook, "webhook-attack-budget");
+    const sockets: ReturnType<typeof connect>[] = [];
+    try {
+      await waitForWebhookReady(webhook, managed);
+      const ns = await freshNamespace("e2e-attack-budget");
+      await putStore(ns, "alice", ["k"]);
+      const normal = reviewFor(
+        {
+          metadata: { name: "normal", labels: { "platform.apolo.us/user": "alice" } },
+          spec: { containers: [{ name: "c", image: "i", env: [{ name: "A", value: "secret:k" }] }] },
+        },
+        "normal",
+        { username: "alice", groups: [] },
+        ns,
+      );
+      expect((await postJson(webhook.url, normal, { ca: local.plane.ca.pem })).status).toBe(200);
+      for (const length of [7_340_032, 7_340_032, 2_097_152]) {
+        const socket = connect({ host: "127.0.0.1", port: webhook.port, rejectUnauthorized: false });
+        socket.on("error", () => {});
+        socket.write(
+          `POST /mutate HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{`,
+        );
+        sockets.push(socket);
+      }
+      await waitFor(
+        "the idle requests to be read",
+        async () =>
+          (await fetch(`http://127.0.0.1:${webhook.metricsPort}/metrics`).then((r) => r.text())).includes(
+            "apolo_secrets_webhook_inflight_body_bytes 0",
+          )
+            ? undefined
+            : true,
+        10_000,
+        50,
+      );
+      const answer = await postJson(webhook.url, normal, { ca: local.plane.ca.pem });
+      expect(answer.status, answer.text).toBe(200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await stopProcess(local.plane.pidFile, "webhook-attack-budget");
+    }
+  }, 60_000);
+
+  it("finding 3: 60 parallel authenticated 900 KiB adds keep the secrets API under the chart's 256Mi", async () => {
+    if (!local) throw new Error("unreachable");
+    const ns = await freshNamespace("e2e-attack-api");
+    const api = await startSecretsApi(local.plane, ns);
+    const agent = new Agent({ keepAlive: true, maxSockets: 100, ca: readFileSync(api.caFile) });
+    try {
+      const token = userToken(local.plane, "alice");
+      const value = Buffer.alloc(900 * 1024, 7).toString("base64");
+      const post = (i: number) =>
+        new Promise<number | string>((resolve) => {
+          const body = JSON.stringify({ key: `big${i}`, value });
+          const req = request(
+            new URL("/api/v1/secrets", api.url),
+            {
+              method: "POST",
+              agent,
+              headers: {
+                authorization: `Bearer ${token}`,
+                "content-type": "application/json",
+                "content-length": Buffer.byteLength(body),
+              },
+            },
+            (res) => {
+              res.resume();
+              res.on("end", () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)));
+          req.end(body);
+        });
+      const statuses = await Promise.all(Array.from({ length: 60 }, (_, i) => post(i)));
+      const status = readFileSync(`/proc/${api.managed.pid}/status`, "utf8");
+      const peak = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]) * 1024;
+      process.stdout.write(
+        `[attack] secrets API peak RSS ${(peak / 1e6).toFixed(0)} MB; ${JSON.stringify(statuses.slice(0, 5))}\n`,
+      );
+      // Every request answered (added, too large, or refused for now), and the process stays
+      // under the chart's limit (charts/.../values.yaml api.resources.limits.memory: 256Mi).
+      expect(statuses.every((s) => s === 201 || s === 413 || s === 429)).toBe(true);
+      expect(peak).toBeLessThan(256 * 1024 * 1024);
+    } finally {
+      agent.destroy();
+      await stopProcess(local.plane.pidFile, "secrets-api");
     }
   }, 120_000);
 });
