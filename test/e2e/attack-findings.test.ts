@@ -18,6 +18,14 @@
 // Finding 3: the secrets API has no cap on bodies in flight (the webhook got one): 60 parallel
 // authenticated POSTs of a 900 KiB value took the process from 81 MB to 413 MB of RSS (120: 1.1 GB),
 // over the chart's 256Mi limit for the API container; any platform user can have it OOM-killed.
+//
+// Finding 4: for UPDATE of pods/ephemeralcontainers the webhook reads the owner, the volumes and
+// the regular containers from request.object, which is the object the user sent. The API server
+// keeps only its ephemeralContainers (PrepareForUpdate runs after admission) and restores the
+// stored labels and spec. So a user allowed to add debug containers sends bob's pod relabelled
+// as their own with bob's volumes and env stripped: the webhook admits it (owner 'alice'), and
+// the stored pod (still bob's) gets alice's ephemeral container mounting bob's secret volume.
+// The honest request (bob's labels) is refused as a forged owner.
 
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:https";
@@ -36,7 +44,17 @@ import {
 } from "../cluster/webhook.js";
 import { postJson } from "../support/https-client.js";
 import { reviewFor } from "../support/review.js";
-import { e2e, freshNamespace, putStore, storeName } from "./support.js";
+import {
+  api,
+  createPod,
+  e2e,
+  freshNamespace,
+  jobPod,
+  putStore,
+  readPod,
+  refusal,
+  storeName,
+} from "./support.js";
 
 const local = e2e().local;
 const LABEL = "attack-findings.apolo.us/served";
@@ -243,4 +261,59 @@ describe.runIf(local !== undefined)("attack findings: budget and memory (local c
       await stopProcess(local.plane.pidFile, "secrets-api");
     }
   }, 120_000);
+});
+
+describe("attack findings: the ephemeral-containers subresource", () => {
+  it("finding 4: a user cannot add an ephemeral container mounting another owner's secret volume by relabelling the sent pod", async () => {
+    const ns = await freshNamespace("e2e-attack-ephemeral");
+    await putStore(ns, "bob", ["db_password"]);
+    const created = await createPod(
+      "platform",
+      ns,
+      jobPod({ owner: "bob", env: { DB: "secret:db_password" }, files: ["secret:db_password:/s/db"] }),
+    );
+    const name = created.metadata?.name as string;
+    const stored = await readPod(ns, name);
+    const volume = stored.spec?.volumes?.find((v) => v.secret?.secretName === storeName("bob"))?.name;
+    expect(volume).toBeDefined();
+    const debug = {
+      name: "debug",
+      image: "busybox",
+      volumeMounts: [{ name: volume as string, mountPath: "/x" }],
+    };
+
+    // The honest request is refused: alice may not act on bob's pod.
+    const honest = {
+      ...stored,
+      spec: { ...stored.spec, containers: stored.spec?.containers ?? [], ephemeralContainers: [debug] },
+    };
+    const answer = await refusal(
+      api("alice").replaceNamespacedPodEphemeralcontainers({ name, namespace: ns, body: honest }),
+    );
+    expect(answer.code).toBe(403);
+
+    // The same container, sent with the pod relabelled as alice's and bob's store uses removed.
+    const doctored = {
+      ...stored,
+      metadata: { ...stored.metadata, labels: { "platform.apolo.us/user": "alice" } },
+      spec: {
+        ...stored.spec,
+        volumes: [],
+        containers: (stored.spec?.containers ?? []).map((c) => ({ ...c, env: [], volumeMounts: [] })),
+        ephemeralContainers: [debug],
+      },
+    };
+    const outcome = await api("alice")
+      .replaceNamespacedPodEphemeralcontainers({ name, namespace: ns, body: doctored })
+      .then(
+        () => "admitted",
+        (error: unknown) => (error instanceof ApiException ? `refused ${error.code}` : String(error)),
+      );
+    const after = await readPod(ns, name);
+    expect(after.metadata?.labels?.["platform.apolo.us/user"]).toBe("bob");
+    const mounted = (after.spec?.ephemeralContainers ?? []).some((c) =>
+      (c.volumeMounts ?? []).some((m) => m.name === volume),
+    );
+    expect({ outcome, mounted }).toEqual({ outcome: "refused 403", mounted: false });
+  });
 });
