@@ -10,8 +10,15 @@
 // Finding 6: the refusal for a file entry naming an unknown container lists every container of the
 // pod, once per such entry: N entries and C containers make a message of N*C names. 3,000 entries
 // and 3,000 containers (a 300 KB pod) make a 78 MB message (and about 350 MB of RSS).
+//
+// Finding 7 (low): in the user scope the owner label 'a--b' is the hierarchical owner 'a/b' (store
+// user--a--b--secrets), and submitterProblem accepts a submitter whose user name is either 'a/b'
+// or 'a--b'. The secrets API refuses 'a--b' as an owner name ("no '--'": it separates parts), so a
+// Kubernetes user literally named 'a--b' (possible with OIDC or static tokens) is not an owner
+// anywhere else, yet may submit pods for 'a/b' and use its secrets.
 
 import { describe, expect, it } from "vitest";
+import { readOwner, submitterProblem } from "../../src/core/owner.js";
 import { MemorySecretIndex } from "../../src/core/secret-index.js";
 import { createLogger } from "../../src/server/logger.js";
 import { createReviewHandler, type HandledReview } from "../../src/server/review-handler.js";
@@ -69,5 +76,15 @@ describe("attack findings: bounded output", () => {
     expect(text).toContain("names container 'nope'");
     // The pod is about 100 KB; its refusal should not be larger than the pod.
     expect(text.length).toBeLessThan(100_000);
+  });
+});
+
+describe("attack findings: owner names", () => {
+  it("finding 7: a user named 'a--b' may not submit for the hierarchical owner 'a/b'", () => {
+    const reading = readOwner({ "platform.apolo.us/user": "a--b" }, "user");
+    if (reading.kind !== "owner") throw new Error("expected an owner");
+    expect(reading.owner.display).toBe("a/b");
+    expect(submitterProblem({ username: "a/b", groups: [] }, reading.owner, casePolicy())).toBeUndefined();
+    expect(submitterProblem({ username: "a--b", groups: [] }, reading.owner, casePolicy())).toBeDefined();
   });
 });
