@@ -11,6 +11,11 @@
 // pod, once per such entry: N entries and C containers make a message of N*C names. 3,000 entries
 // and 3,000 containers (a 300 KB pod) make a 78 MB message (and about 350 MB of RSS).
 //
+// Finding 6b: worse, each duplicate mount's message quotes both entries whole, and an entry may list
+// every container: E entries of K containers at one mountPath make E*K messages of K names each.
+// 20 entries of 1,000 containers (a 231 KB pod) make a 265 MB message; through the API server
+// (alice, --dry-run=server) the webhook went to 626 MB of RSS, timed out, and died of OOM.
+//
 // Finding 7 (low): in the user scope the owner label 'a--b' is the hierarchical owner 'a/b' (store
 // user--a--b--secrets), and submitterProblem accepts a submitter whose user name is either 'a/b'
 // or 'a--b'. The secrets API refuses 'a--b' as an owner name ("no '--'": it separates parts), so a
@@ -75,6 +80,30 @@ describe("attack findings: bounded output", () => {
     const text = message(handle(reviewFor(pod, "uid-1", { username: "alice", groups: [] })));
     expect(text).toContain("names container 'nope'");
     // The pod is about 100 KB; its refusal should not be larger than the pod.
+    expect(text.length).toBeLessThan(100_000);
+  });
+});
+
+describe("attack findings: bounded output (2)", () => {
+  it("finding 6b: entries at one path listing every container do not make a message of entries x containers^2", () => {
+    const handle = handlerWithLog([]);
+    const names = Array.from({ length: 500 }, (_, i) => `c${i}`);
+    const entries = Array.from({ length: 10 }, () => ({
+      uri: "secret:k",
+      mountPath: "/same",
+      containers: names,
+    }));
+    const pod: JsonObject = {
+      metadata: {
+        name: "p",
+        labels: { "platform.apolo.us/user": "alice" },
+        annotations: { "platform.apolo.us/secret-volumes": JSON.stringify(entries) },
+      },
+      spec: { containers: names.map((name) => ({ name, image: "x" })) },
+    };
+    expect(JSON.stringify(pod).length).toBeLessThan(100_000);
+    const text = message(handle(reviewFor(pod, "uid-1", { username: "alice", groups: [] })));
+    expect(text).toContain("Two mounts at '/same'");
     expect(text.length).toBeLessThan(100_000);
   });
 });
