@@ -16,6 +16,11 @@
 // 20 entries of 1,000 containers (a 231 KB pod) make a 265 MB message; through the API server
 // (alice, --dry-run=server) the webhook went to 626 MB of RSS, timed out, and died of OOM.
 //
+// Finding 8 (low): odd JSON a direct caller can send (the API server never does): an env var with
+// "value": null reaches isReference(null) and is answered 500 "failed to process" with an error
+// log, and "metadata": null throws while the answer is logged (a bare HTTP 500). The README
+// promises a 400 naming the path for a wrong shape (or null read as absent, as elsewhere).
+//
 // Finding 7 (low): in the user scope the owner label 'a--b' is the hierarchical owner 'a/b' (store
 // user--a--b--secrets), and submitterProblem accepts a submitter whose user name is either 'a/b'
 // or 'a--b'. The secrets API refuses 'a--b' as an owner name ("no '--'": it separates parts), so a
@@ -105,6 +110,24 @@ describe("attack findings: bounded output (2)", () => {
     const text = message(handle(reviewFor(pod, "uid-1", { username: "alice", groups: [] })));
     expect(text).toContain("Two mounts at '/same'");
     expect(text.length).toBeLessThan(100_000);
+  });
+});
+
+describe("attack findings: odd JSON", () => {
+  it("finding 8: env value null is read as absent or refused 400, never an internal error", () => {
+    const lines: string[] = [];
+    const handle = handlerWithLog(lines);
+    const pod: JsonObject = {
+      metadata: { name: "p", labels: { "platform.apolo.us/user": "alice" } },
+      spec: { containers: [{ name: "c", image: "x", env: [{ name: "A", value: null }] }] },
+    };
+    const answer = handle(reviewFor(pod, "uid-1", { username: "alice", groups: [] }));
+    if (answer instanceof Promise) throw new Error("expected a synchronous answer");
+    const response = (answer.body as { response?: { allowed: boolean; status?: { code?: number } } })
+      .response;
+    expect(response?.allowed === true || response?.status?.code === 400, JSON.stringify(answer.body)).toBe(
+      true,
+    );
   });
 });
 
