@@ -19,6 +19,12 @@
 // authenticated POSTs of a 900 KiB value took the process from 81 MB to 413 MB of RSS (120: 1.1 GB),
 // over the chart's 256Mi limit for the API container; any platform user can have it OOM-killed.
 //
+// Finding 9: neither HTTPS port caps connections, and a connection that has sent part of its
+// headers is kept for headersTimeout (keep-alive + 5 s = 125 s). With client authentication off
+// (the chart's default) 4,000 idle TLS connections took the webhook from 83 to 318 MB of RSS, over
+// the chart's 256Mi limit (the secrets API, which users must reach: +154 MB). With client
+// authentication on, unfinished handshakes cost about 12 KB each for 120 s (4,000: +48 MB).
+//
 // Finding 4: for UPDATE of pods/ephemeralcontainers the webhook reads the owner, the volumes and
 // the regular containers from request.object, which is the object the user sent. The API server
 // keeps only its ephemeralContainers (PrepareForUpdate runs after admission) and restores the
@@ -316,4 +322,42 @@ describe("attack findings: the ephemeral-containers subresource", () => {
     );
     expect({ outcome, mounted }).toEqual({ outcome: "refused 403", mounted: false });
   });
+});
+
+describe.runIf(local !== undefined)("attack findings: connections (local control plane)", () => {
+  it("finding 9: 4,000 idle TLS connections keep the webhook (chart settings) under its 256Mi limit", async () => {
+    if (!local) throw new Error("unreachable");
+    const webhook = await prepareWebhook(local.plane, "webhook-attack-conns", { clientAuth: false });
+    webhook.env = { ...webhook.env, NODE_OPTIONS: chartNodeOptions() };
+    const managed = startWebhook(local.plane, webhook, "webhook-attack-conns");
+    const sockets: ReturnType<typeof connect>[] = [];
+    try {
+      await waitForWebhookReady(webhook, managed);
+      await Promise.all(
+        Array.from(
+          { length: 4000 },
+          () =>
+            new Promise<void>((resolve) => {
+              const socket = connect(
+                { host: "127.0.0.1", port: webhook.port, rejectUnauthorized: false },
+                () => {
+                  socket.write("POST /mutate HTTP/1.1\r\nHost: webhook\r\n");
+                  resolve();
+                },
+              );
+              socket.on("error", () => resolve());
+              sockets.push(socket);
+            }),
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const status = readFileSync(`/proc/${managed.pid}/status`, "utf8");
+      const rss = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]) * 1024;
+      process.stdout.write(`[attack] webhook RSS with 4000 idle connections: ${(rss / 1e6).toFixed(0)} MB\n`);
+      expect(rss).toBeLessThan(256 * 1024 * 1024);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await stopProcess(local.plane.pidFile, "webhook-attack-conns");
+    }
+  }, 120_000);
 });
