@@ -181,13 +181,19 @@ export const SERVE_OPTIONS = [
     flag: "max-inflight-body-bytes",
     env: "MAX_INFLIGHT_BODY_BYTES",
     default: "16777216",
-    help: "bytes of review bodies held at once over all connections (reserved from Content-Length); beyond it requests get 429",
+    help: "bytes of review bodies held at once over all connections (counted as they arrive); beyond it requests get 429",
   },
   {
     flag: "keep-alive-timeout-ms",
     env: "KEEP_ALIVE_TIMEOUT_MS",
     default: "120000",
     help: "idle keep-alive; must exceed the API server's 90 s idle connection reuse",
+  },
+  {
+    flag: "max-connections",
+    env: "MAX_CONNECTIONS",
+    default: "1000",
+    help: "open HTTPS connections accepted at once; beyond it new connections are closed (each idle TLS connection holds memory)",
   },
   {
     flag: "shutdown-delay-ms",
@@ -226,6 +232,8 @@ const SHARED_WITH_API = new Set([
   "ca-overlap",
   "certificate-check-interval",
   "keep-alive-timeout-ms",
+  "max-connections",
+  "max-inflight-body-bytes",
   "shutdown-delay-ms",
   "drain-timeout-ms",
   "kubeconfig",
@@ -273,6 +281,9 @@ export interface ApiConfig {
   tlsSecret: { namespace: string; name: string } | undefined;
   certificates: CertificateManagement | undefined;
   keepAliveTimeoutMs: number;
+  maxConnections: number;
+  /** Bytes of request bodies held at once; beyond it 429. */
+  maxInflightBodyBytes: number;
   shutdownDelayMs: number;
   drainTimeoutMs: number;
   kubeconfig: string | undefined;
@@ -324,6 +335,13 @@ function parseApi(args: string[], env: Env): Command {
       3_600_000,
     ),
     keepAliveTimeoutMs,
+    maxConnections: integer(named("max-connections"), raw("max-connections"), 1, 1_000_000),
+    maxInflightBodyBytes: integer(
+      named("max-inflight-body-bytes"),
+      raw("max-inflight-body-bytes"),
+      2 * 1024 * 1024,
+      1024 * 1024 * 1024,
+    ),
     shutdownDelayMs: integer(named("shutdown-delay-ms"), raw("shutdown-delay-ms"), 0, 600_000),
     drainTimeoutMs: integer(named("drain-timeout-ms"), raw("drain-timeout-ms"), 0, 600_000),
     kubeconfig: raw("kubeconfig") || undefined,
@@ -353,6 +371,7 @@ export interface ServeConfig {
   maxBodyBytes: number;
   keepAliveTimeoutMs: number;
   maxInflightBodyBytes: number;
+  maxConnections: number;
   /** Require client certificates issued by this CA bundle (file), optionally with these CNs. */
   clientCaFile: string | undefined;
   clientAllowedNames: readonly string[];
@@ -682,6 +701,7 @@ function parseServe(args: string[], env: Env): Command {
     maxBodyBytes,
     keepAliveTimeoutMs,
     maxInflightBodyBytes,
+    maxConnections: integer(named("max-connections"), raw("max-connections"), 1, 1_000_000),
     clientCaFile: clientCaFile || undefined,
     clientAllowedNames,
     shutdownDelayMs: integer(named("shutdown-delay-ms"), raw("shutdown-delay-ms"), 0, 600_000),

@@ -7,6 +7,7 @@ import { kubeClientFor } from "./kube/api-client.js";
 import { createSecretsApi } from "./secrets-api/app.js";
 import { StoreWriter } from "./secrets-api/store-writer.js";
 import { TokenReviewer } from "./secrets-api/token-review.js";
+import { BodyBudget } from "./server/body-budget.js";
 import { CertifiedListener } from "./server/https-server.js";
 import { createLogger, describeError } from "./server/logger.js";
 import { createMetrics, createMetricsServer } from "./server/metrics.js";
@@ -35,6 +36,7 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     mapping: { usernamePrefix: config.usernamePrefix },
     store: new StoreWriter(kube, config.namespace),
     readiness,
+    bodyBudget: new BodyBudget(config.maxInflightBodyBytes),
     log: {
       request: (fields) => {
         requests.inc({ method: fields.method, route: fields.route, status: String(fields.status) });
@@ -46,7 +48,12 @@ export async function serveApi(config: ApiConfig): Promise<void> {
 
   const server = new CertifiedListener(
     app,
-    { host: config.bindAddress, port: config.port, keepAliveTimeoutMs: config.keepAliveTimeoutMs },
+    {
+      host: config.bindAddress,
+      port: config.port,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      maxConnections: config.maxConnections,
+    },
     (port) => logger.info("secrets API serving", { port, namespace: config.namespace }),
   );
   const stopCertificates = await startServingCertificate(config, kube, logger, metrics, (loaded) => {

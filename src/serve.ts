@@ -73,6 +73,7 @@ export async function serve(config: ServeConfig): Promise<void> {
       host: config.bindAddress,
       port: config.port,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      maxConnections: config.maxConnections,
       clientAuth: config.clientCaFile ? { allowedNames: config.clientAllowedNames } : undefined,
       onRefused: (reason) => metrics.tlsRefusals.inc({ reason }),
     },

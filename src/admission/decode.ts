@@ -10,6 +10,7 @@ import {
   type UserInfo,
   VOLUME_SECRET_NAMES,
 } from "./types.js";
+import { dropNulls } from "./drop-nulls.js";
 
 export interface DecodeError {
   kind: "decode-error";
@@ -137,6 +138,7 @@ function checkVolume(value: unknown, path: string): void {
 /** Checks the parts of a Pod the webhook reads; returns it typed. Throws ShapeError. */
 function checkPod(value: unknown, path: string): Pod {
   if (!isObject(value)) fail(path, "an object");
+  dropNulls(value);
   const metadata = value.metadata ?? {};
   if (!isObject(metadata)) fail(`${path}.metadata`, "an object");
   optionalString(metadata.name, `${path}.metadata.name`);
@@ -220,6 +222,11 @@ export function decodeReview(body: unknown): DecodedReview | DecodeError {
       isPod && request.object !== undefined && request.object !== null
         ? checkPod(request.object, "request.object")
         : undefined;
+    // Only an update has a stored object; the ephemeral-containers update reads it (see core/ephemeral.ts).
+    const oldObject =
+      isPod && operation === "UPDATE" && request.oldObject !== undefined && request.oldObject !== null
+        ? checkPod(request.oldObject, "request.oldObject")
+        : undefined;
     return {
       kind: "review",
       apiVersion,
@@ -241,6 +248,7 @@ export function decodeReview(body: unknown): DecodedReview | DecodeError {
         operation: operation as Operation,
         userInfo: checkUserInfo(request.userInfo ?? {}),
         object,
+        ...(oldObject === undefined ? {} : { oldObject }),
         dryRun: request.dryRun === true,
       },
     };

@@ -3,6 +3,7 @@
 
 import { denied, patched, type Verdict } from "../admission/respond.js";
 import type { AdmissionRequest } from "../admission/types.js";
+import { podAfterEphemeralUpdate } from "./ephemeral.js";
 import { toJsonPatch } from "./patch.js";
 import { planInjection } from "./plan.js";
 import type { Policy } from "./policy.js";
@@ -46,7 +47,7 @@ export function admit(
     mode = "ephemeral";
   else return ignored("ignored");
 
-  const pod = request.object;
+  let pod = request.object;
   if (!pod) {
     return {
       verdict: denied(400, "the admission request carries no pod object"),
@@ -54,6 +55,14 @@ export function admit(
       owner: undefined,
       missingIn: undefined,
     };
+  }
+  if (mode === "ephemeral") {
+    if (!request.oldObject) {
+      const message =
+        "the admission request for pods/ephemeralcontainers carries no oldObject (the stored pod); the owner and volumes are read from it";
+      return { verdict: denied(400, message), reason: "bad-request", owner: undefined, missingIn: undefined };
+    }
+    pod = podAfterEphemeralUpdate(request.oldObject, pod);
   }
   const namespace = request.namespace || pod.metadata.namespace || "";
   const result = planInjection(

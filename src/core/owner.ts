@@ -132,9 +132,8 @@ export function submitterProblem(
 ): string | undefined {
   if (policy.trustedUsers.has(identity.username)) return undefined;
   if (identity.groups.some((group) => policy.trustedGroups.has(group))) return undefined;
-  if (owner.scope === "user" && (identity.username === owner.display || identity.username === owner.id)) {
-    return undefined;
-  }
+  // Only the slash form: a user literally named 'a--b' is not the owner 'a/b' ('--' separates parts).
+  if (owner.scope === "user" && identity.username === owner.display) return undefined;
   const ownerWord = owner.scope === "user" ? "owner" : "project";
   return `'${clip(identity.username)}' may not submit a job for ${ownerWord} '${owner.display}': only the ${ownerWord === "owner" ? "owner" : "platform"} or a trusted submitter may create pods labelled for it`;
 }

@@ -11,6 +11,7 @@ import express, {
 } from "express";
 import { isValidSecretName, SECRET_NAME_RULE } from "../core/reference.js";
 import { isBase64 } from "./base64.js";
+import { type ByteBudget, bodyGate } from "./body-gate.js";
 import { excerpt } from "./excerpt.js";
 import { type OwnerMapping, ownerOf } from "./owner-mapping.js";
 import { methodLabel, routeLabel } from "./request-labels.js";
@@ -44,6 +45,8 @@ export interface SecretsApiOptions {
   store: StoreWriter;
   readiness: () => string[];
   log: ApiLog;
+  /** Bytes of request bodies held at once (--max-inflight-body-bytes); beyond it 429. */
+  bodyBudget?: ByteBudget | undefined;
 }
 
 interface Caller {
@@ -128,12 +131,14 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
           } satisfies Caller;
           next();
         },
-        (error: unknown) =>
+        (error: unknown) => {
+          if (!(error instanceof HttpError)) response.set("retry-after", "1");
           next(
             error instanceof HttpError
               ? error
               : new HttpError(503, "cannot check the token right now: try again"),
-          ),
+          );
+        },
       )
       .catch(next);
   };
@@ -145,38 +150,45 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
     }, next);
   });
 
-  app.post(LIST_ROUTE, authenticate, express.json({ limit: MAX_BODY_BYTES }), (request, response, next) => {
-    const who = caller(response);
-    const body = request.body as unknown;
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      next(new HttpError(400, 'the body must be a JSON object: {"key": "NAME", "value": "<base64>"}'));
-      return;
-    }
-    const key = ownField(body, "key");
-    const value = ownField(body, "value");
-    if (typeof key !== "string") {
-      next(new HttpError(400, `the body needs "key", the secret's name as a string: ${SECRET_NAME_RULE}`));
-      return;
-    }
-    if (!isValidSecretName(key)) {
-      next(new HttpError(400, `invalid secret name ${JSON.stringify(excerpt(key))}: ${SECRET_NAME_RULE}`));
-      return;
-    }
-    response.locals.key = key;
-    if (typeof value !== "string" || !isBase64(value)) {
-      next(
-        new HttpError(400, "value must be the secret's bytes in base64 (standard alphabet, with padding)"),
-      );
-      return;
-    }
-    if (Buffer.byteLength(value, "base64") > MAX_VALUE_BYTES) {
-      next(new HttpError(413, `the value of '${key}' is larger than 1 MiB, the limit of a secret`));
-      return;
-    }
-    options.store.put(who.storeId, key, value).then(() => {
-      response.status(201).json({ owner: who.owner, key });
-    }, next);
-  });
+  const gate = bodyGate(options.bodyBudget, MAX_BODY_BYTES);
+  app.post(
+    LIST_ROUTE,
+    authenticate,
+    gate,
+    express.json({ limit: MAX_BODY_BYTES }),
+    (request, response, next) => {
+      const who = caller(response);
+      const body = request.body as unknown;
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        next(new HttpError(400, 'the body must be a JSON object: {"key": "NAME", "value": "<base64>"}'));
+        return;
+      }
+      const key = ownField(body, "key");
+      const value = ownField(body, "value");
+      if (typeof key !== "string") {
+        next(new HttpError(400, `the body needs "key", the secret's name as a string: ${SECRET_NAME_RULE}`));
+        return;
+      }
+      if (!isValidSecretName(key)) {
+        next(new HttpError(400, `invalid secret name ${JSON.stringify(excerpt(key))}: ${SECRET_NAME_RULE}`));
+        return;
+      }
+      response.locals.key = key;
+      if (typeof value !== "string" || !isBase64(value)) {
+        next(
+          new HttpError(400, "value must be the secret's bytes in base64 (standard alphabet, with padding)"),
+        );
+        return;
+      }
+      if (Buffer.byteLength(value, "base64") > MAX_VALUE_BYTES) {
+        next(new HttpError(413, `the value of '${key}' is larger than 1 MiB, the limit of a secret`));
+        return;
+      }
+      options.store.put(who.storeId, key, value).then(() => {
+        response.status(201).json({ owner: who.owner, key });
+      }, next);
+    },
+  );
 
   app.delete(KEY_ROUTE, authenticate, (request, response, next) => {
     const who = caller(response);

@@ -123,9 +123,9 @@ type BodyResult =
 
 /**
  * Reads a JSON body of at most `limit` bytes, holding no more than the budget allows. A declared
- * Content-Length (the API server always sends one) is reserved whole before any byte is read and
- * read into one buffer of that size; a chunked body reserves as its chunks arrive. What is
- * reserved is added to `lease`, which the caller releases.
+ * Content-Length over the limit is refused at once; otherwise bytes are reserved as they arrive,
+ * never from what a header announces (idle connections declaring large bodies would hold the
+ * whole budget). What is reserved is added to `lease`, which the caller releases.
  */
 function readJsonBody(
   request: IncomingMessage,
@@ -141,15 +141,6 @@ function readJsonBody(
     done({ kind: "too-large" });
     return;
   }
-  let buffer: Buffer | undefined;
-  if (declared !== undefined) {
-    if (!budget.tryReserve(declared)) {
-      done({ kind: "busy" });
-      return;
-    }
-    lease.bytes += declared;
-    buffer = Buffer.allocUnsafe(declared);
-  }
   const chunks: Buffer[] = [];
   let size = 0;
   let finished = false;
@@ -164,10 +155,7 @@ function readJsonBody(
       finish({ kind: "too-large" });
       return;
     }
-    if (buffer) {
-      // node's parser never delivers more than the declared length.
-      chunk.copy(buffer, size);
-    } else if (budget.tryReserve(chunk.length)) {
+    if (budget.tryReserve(chunk.length)) {
       lease.bytes += chunk.length;
       chunks.push(chunk);
     } else {
@@ -179,7 +167,7 @@ function readJsonBody(
   });
   request.on("end", () => {
     if (finished) return;
-    const bytes = buffer ? buffer.subarray(0, size) : Buffer.concat(chunks, size);
+    const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
     let value: unknown;
     try {
       value = JSON.parse(bytes.toString("utf8"));

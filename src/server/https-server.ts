@@ -20,6 +20,8 @@ export interface HttpsOptions {
   clientAuth?: { allowedNames: readonly string[] } | undefined;
   /** Called for each connection refused: a failed handshake, or a client name not allowed. */
   onRefused?: (reason: "handshake" | "client-name") => void;
+  /** Open connections accepted at once (--max-connections); beyond it new ones are closed at once. */
+  maxConnections?: number | undefined;
 }
 
 /** The serving pair, plus the CA of client certificates when they are required. */
@@ -41,6 +43,8 @@ export class WebhookHttpsServer {
       {
         ...tls,
         minVersion: "TLSv1.2",
+        // An unfinished handshake holds memory; an honest client finishes in well under a second.
+        handshakeTimeout: 10_000,
         ...(clientAuth ? { requestCert: true, rejectUnauthorized: true } : {}),
       },
       app,
@@ -60,7 +64,9 @@ export class WebhookHttpsServer {
     this.#server.keepAliveTimeout = options.keepAliveTimeoutMs;
     // headersTimeout must exceed keepAliveTimeout, or idle sockets are cut while reused.
     this.#server.headersTimeout = options.keepAliveTimeoutMs + 5_000;
-    this.#server.requestTimeout = 60_000;
+    // Just above the API server's longest webhook timeout (30 s): a stalled body is cut soon after.
+    this.#server.requestTimeout = 35_000;
+    if (options.maxConnections !== undefined) this.#server.maxConnections = options.maxConnections;
     this.#server.on("request", (_request, response) => {
       this.#inFlight++;
       response.once("close", () => {
