@@ -38,7 +38,7 @@ function isBlank(code: number): boolean {
 }
 
 export class TokenReviewer {
-  readonly #api: KubeClient;
+  readonly #api: Pick<KubeClient, "request">;
   readonly #ttlMs: number;
   readonly #cache = new Map<string, { identity: Identity | undefined; until: number }>();
   // Each review in flight holds a request to the API server and its buffers: beyond this many,
@@ -46,7 +46,7 @@ export class TokenReviewer {
   readonly #maxInFlight: number;
   #inFlight = 0;
 
-  constructor(api: KubeClient, ttlMs = 10_000, maxInFlight = 64) {
+  constructor(api: Pick<KubeClient, "request">, ttlMs = 10_000, maxInFlight = 64) {
     this.#api = api;
     this.#ttlMs = ttlMs;
     this.#maxInFlight = maxInFlight;
