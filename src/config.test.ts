@@ -93,6 +93,10 @@ describe("parseCommand serve", () => {
       clientCaFile: undefined,
       clientAllowedNames: [],
       maxInflightBodyBytes: 16 * 1024 * 1024,
+      maxConnections: 1000,
+    });
+    expect(parseCommand(["api", "--namespace", "jobs", ...TLS], {})).toMatchObject({
+      config: { maxConnections: 1000, maxInflightBodyBytes: 16 * 1024 * 1024 },
     });
     const config = serve(TLS, {
       APOLO_SECRETS_WEBHOOK_CLIENT_CA_FILE: "/ca/client-ca.crt",

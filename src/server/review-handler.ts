@@ -77,8 +77,9 @@ export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
     metrics?.admissions.inc({ decision, reason: outcome.reason });
     metrics?.admissionDuration.observe({ decision }, seconds);
     logger.info("admission", {
-      uid: request.uid,
-      namespace: request.namespace,
+      // A direct caller chooses uid, namespace and subresource too: bounded like the names.
+      uid: clip(request.uid, LOGGED_NAME_CHARS),
+      namespace: clip(request.namespace, LOGGED_NAME_CHARS),
       // Names are validated by the API server only after admission: bound them in the log line.
       pod:
         clip(
@@ -86,9 +87,9 @@ export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
           LOGGED_NAME_CHARS,
         ) || undefined,
       operation: request.operation,
-      subResource: request.subResource || undefined,
+      subResource: clip(request.subResource, LOGGED_NAME_CHARS) || undefined,
       user: clip(request.userInfo.username, LOGGED_NAME_CHARS),
-      owner: outcome.owner,
+      owner: outcome.owner === undefined ? undefined : clip(outcome.owner, LOGGED_NAME_CHARS),
       decision,
       reason: outcome.reason,
       code: outcome.verdict.allowed ? undefined : outcome.verdict.code,

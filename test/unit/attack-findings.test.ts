@@ -140,3 +140,74 @@ describe("attack findings: owner names", () => {
     expect(submitterProblem({ username: "a--b", groups: [] }, reading.owner, casePolicy())).toBeDefined();
   });
 });
+
+describe("attack findings: odd JSON (2)", () => {
+  it("finding 8: metadata null is read as absent (the pod has no owner), never a bare 500", () => {
+    const handle = handlerWithLog([]);
+    const pod: JsonObject = {
+      metadata: null,
+      spec: { containers: [{ name: "c", image: "x", env: [{ name: "A", value: "secret:k" }] }] },
+    };
+    const answer = handle(reviewFor(pod, "uid-1", { username: "alice", groups: [] }));
+    if (answer instanceof Promise) throw new Error("expected a synchronous answer");
+    expect(answer.status).toBe(200);
+    expect(message(answer)).toContain("but has no owner");
+  });
+});
+
+describe("attack findings: the ephemeral-containers subresource (unit)", () => {
+  const ownerLabel = "platform.apolo.us/user";
+  function ephemeral(sent: JsonObject, stored: JsonObject | null): JsonObject {
+    const review = reviewFor(sent, "uid-1", { username: "alice", groups: [] });
+    const request = review.request as JsonObject;
+    return {
+      ...review,
+      request: { ...request, operation: "UPDATE", subResource: "ephemeralcontainers", oldObject: stored },
+    };
+  }
+  const debug = { name: "debug", image: "x", volumeMounts: [{ name: "bobs", mountPath: "/x" }] };
+  const stored: JsonObject = {
+    metadata: { name: "p", labels: { [ownerLabel]: "bob" } },
+    spec: {
+      containers: [{ name: "c", image: "x" }],
+      volumes: [{ name: "bobs", secret: { secretName: "user--bob--secrets" } }],
+    },
+  };
+
+  it("finding 4: reads the owner from oldObject, not from the relabelled pod the user sent", () => {
+    const sent: JsonObject = {
+      metadata: { name: "p", labels: { [ownerLabel]: "alice" } },
+      spec: { containers: [{ name: "c", image: "x" }], volumes: [], ephemeralContainers: [debug] },
+    };
+    const answer = handlerWithLog([])(ephemeral(sent, stored));
+    expect(message(answer)).toBe(
+      "'alice' may not submit a job for owner 'bob': only the owner or a trusted submitter may create pods labelled for it",
+    );
+  });
+
+  it("finding 4: refuses the update with a 400 when oldObject is missing", () => {
+    const sent: JsonObject = {
+      ...stored,
+      spec: { ...(stored.spec as JsonObject), ephemeralContainers: [debug] },
+    };
+    const answer = handlerWithLog([])(ephemeral(sent, null));
+    if (answer instanceof Promise) throw new Error("expected a synchronous answer");
+    const status = (answer.body as { response?: { status?: { code?: number } } }).response?.status;
+    expect(status?.code).toBe(400);
+    expect(message(answer)).toContain("carries no oldObject");
+  });
+});
+
+describe("attack findings: bounded output (3)", () => {
+  it("finding 5: a direct caller's megabyte uid, namespace and subresource do not make a megabyte log line", () => {
+    const lines: string[] = [];
+    const handle = handlerWithLog(lines);
+    const pod: JsonObject = { metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "x" }] } };
+    const big = "n".repeat(1_000_000);
+    const review = reviewFor(pod, `u${big}`, { username: "alice", groups: [] }, big);
+    const request = review.request as JsonObject;
+    handle({ ...review, request: { ...request, subResource: big } });
+    expect(lines).toHaveLength(1);
+    expect((lines[0] as string).length).toBeLessThan(4096);
+  });
+});
