@@ -1,6 +1,7 @@
 // Narrows an untrusted AdmissionReview body to typed data, once, at the door.
 // Only fields this webhook reads are checked; a wrong shape there is a DecodeError naming the path.
 
+import { dropNulls } from "./drop-nulls.js";
 import {
   ADMISSION_API_VERSION,
   type AdmissionRequest,
@@ -10,7 +11,6 @@ import {
   type UserInfo,
   VOLUME_SECRET_NAMES,
 } from "./types.js";
-import { dropNulls } from "./drop-nulls.js";
 
 export interface DecodeError {
   kind: "decode-error";
