@@ -18,11 +18,7 @@ interface Response {
   status?: { code: number; message: string; reason: string };
 }
 
-function handlerWith(options: {
-  index: SecretIndex;
-  policy?: Policy;
-  refresh?: StoreRefresher;
-}) {
+function handlerWith(options: { index: SecretIndex; policy?: Policy; refresh?: StoreRefresher }) {
   const lines: string[] = [];
   const handle = createReviewHandler({
     policy: options.policy ?? casePolicy(),
@@ -106,7 +102,10 @@ describe("full references without a cluster name", () => {
 
   it("are resolved once that cluster name is configured (the same pod)", async () => {
     const withCluster: Policy = { ...casePolicy(), clusterName: "prod" };
-    const { send } = handlerWith({ index: indexWith({ "user--alice--secrets": ["k"] }), policy: withCluster });
+    const { send } = handlerWith({
+      index: indexWith({ "user--alice--secrets": ["k"] }),
+      policy: withCluster,
+    });
     const response = await send(reviewFor(pod, "uid-c", PLATFORM));
     expect(response.allowed).toBe(true);
     expect(patchOf(response)).toEqual([
