@@ -190,6 +190,23 @@ describe("a volume named like the secret volume", () => {
   });
 });
 
+/** README "Logs": the fields of the admission line. */
+const DOCUMENTED_FIELDS = [
+  "uid",
+  "namespace",
+  "pod",
+  "operation",
+  "subResource",
+  "user",
+  "owner",
+  "decision",
+  "reason",
+  "code",
+  "liveLookup",
+  "dryRun",
+  "durationMs",
+];
+
 describe("the admission log line", () => {
   it("carries every documented field, and no value", async () => {
     const index = indexWith({ "user--alice--secrets": ["k"] });
@@ -225,7 +242,23 @@ describe("the admission log line", () => {
     });
     expect(typeof line?.durationMs).toBe("number");
     expect(line?.durationMs as number).toBeGreaterThanOrEqual(0);
+    // Nothing beyond the documented fields (and the logger's own time, level and msg).
+    expect(Object.keys(line ?? {}).sort()).toEqual(
+      [...DOCUMENTED_FIELDS, "time", "level", "msg"].filter((f) => f !== "subResource").sort(),
+    );
     expect(lines.join("")).not.toContain("hunter2-plaintext");
+  });
+
+  it("names the subresource of an ephemeral-container update", async () => {
+    const { send, logged } = handlerWith({ index: indexWith({}) });
+    const review = reviewFor(jobPod(), "uid-eph", PLATFORM);
+    Object.assign(review.request as object, { operation: "UPDATE", subResource: "ephemeralcontainers" });
+    expect((await send(review)).allowed).toBe(true);
+    const line = logged().find((e) => e.msg === "admission");
+    expect(line).toMatchObject({ uid: "uid-eph", operation: "UPDATE", subResource: "ephemeralcontainers" });
+    for (const key of Object.keys(line ?? {})) {
+      expect([...DOCUMENTED_FIELDS, "time", "level", "msg"]).toContain(key);
+    }
   });
 
   it("says allowed and the reason of an admission that needed no lookup, without code or liveLookup", async () => {
