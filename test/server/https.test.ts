@@ -260,7 +260,7 @@ describe("POST /mutate over HTTPS", () => {
     });
   });
 
-  it("serves /healthz and /readyz", async () => {
+  it("routes /healthz and /readyz (readiness from its real inputs: readiness.test.ts)", async () => {
     expect((await getText(`${main.url}/healthz`, ca1.pem)).status).toBe(200);
     expect((await getText(`${main.url}/readyz`, ca1.pem)).text).toBe("ok\n");
   });
