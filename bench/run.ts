@@ -50,7 +50,8 @@ async function runAll(benchmarks: readonly Benchmark[], context: BenchContext) {
     targets.push(...run.targets);
   }
   say("\nTargets");
-  for (const { what, value, met } of targets) say(`   ${met ? "met   " : "MISSED"} ${what}: ${value}`);
+  const mark = (met: boolean | undefined) => (met === undefined ? "n/a   " : met ? "met   " : "MISSED");
+  for (const { what, value, met } of targets) say(`   ${mark(met)} ${what}: ${value}`);
   return { ...results, targets };
 }
 

@@ -140,7 +140,7 @@ export const scale: Benchmark = {
     );
     const rows = [];
     for (const owners of [0, ...SCALES]) rows.push(await scaleRow(cluster, owners));
-    // The targets are set at 10,000 owners: not measured (a smaller BENCH_SCALES) counts as missed.
+    // The targets are set at 10,000 owners: with a smaller BENCH_SCALES they are not measured.
     const at10k = rows.find((row) => row.owners === 10_000);
     const figure = (value: number | undefined, digits: number, unit: string) =>
       value === undefined ? "-" : `${value.toFixed(digits)} ${unit}`;
@@ -148,17 +148,17 @@ export const scale: Benchmark = {
       {
         what: "10,000 owners × 20 keys: RSS < 150 MB",
         value: figure(at10k?.rssMb, 1, "MB"),
-        met: (at10k?.rssMb ?? Number.POSITIVE_INFINITY) < 150,
+        met: at10k && at10k.rssMb < 150,
       },
       {
         what: "10,000 owners × 20 keys: sync < 10 s",
         value: figure(at10k?.readySeconds, 2, "s"),
-        met: (at10k?.readySeconds ?? Number.POSITIVE_INFINITY) < 10,
+        met: at10k && at10k.readySeconds < 10,
       },
       {
         what: "lookups in microseconds",
         value: figure(at10k?.lookupNs, 0, "ns"),
-        met: (at10k?.lookupNs ?? Number.POSITIVE_INFINITY) < 1000,
+        met: at10k && at10k.lookupNs < 1000,
       },
     ];
     return { result: rows, targets };
