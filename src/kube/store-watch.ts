@@ -3,8 +3,7 @@
 // until stopped. 410 Gone relists at once; any other error waits (doubling, up to 30 s) and
 // relists, since the watch may have missed events.
 
-import type { WatchEvent } from "./api-client.js";
-import { KubeError } from "./api-client.js";
+import { KubeError, type WatchEvent } from "./api-client.js";
 import type { Secret } from "./secrets.js";
 import { projectStore, type StoreClaims } from "./store-claims.js";
 import type { StoreClient } from "./store-client.js";
