@@ -3,6 +3,7 @@
 
 import { denied, patched, type Verdict } from "../admission/respond.js";
 import type { AdmissionRequest } from "../admission/types.js";
+import * as messages from "./messages.js";
 import { toJsonPatch } from "./patch.js";
 import { planInjection } from "./plan.js";
 import type { Policy } from "./policy.js";
@@ -49,7 +50,7 @@ export function admit(
   const pod = request.object;
   if (!pod) {
     return {
-      verdict: denied(400, "the admission request carries no pod object"),
+      verdict: denied(400, messages.noPodObject()),
       reason: "bad-request",
       owner: undefined,
       missingIn: undefined,

@@ -9,7 +9,8 @@ import express, {
   type Request,
   type Response,
 } from "express";
-import { isValidSecretName, SECRET_NAME_RULE } from "../core/reference.js";
+import { SECRET_NAME_RULE } from "../core/messages.js";
+import { isValidSecretName } from "../core/reference.js";
 import { isBase64 } from "./base64.js";
 import { excerpt } from "./excerpt.js";
 import { type OwnerMapping, ownerOf } from "./owner-mapping.js";
