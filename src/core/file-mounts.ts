@@ -116,7 +116,7 @@ function containerMounts(target: Target, volumeName: string): ContainerMounts {
   const current = target.container.volumeMounts ?? [];
   return {
     target,
-    paths: new Map(current.map((m) => [m.mountPath, `volume mount '${m.name}'`])),
+    paths: new Map(current.map((m) => [m.mountPath, messages.places.existingMount(m.name)])),
     injected: new Set(current.filter((m) => m.name === volumeName).map((m) => injectedKey(m))),
     change: undefined,
   };

@@ -53,7 +53,7 @@ export function readFileRequests(annotation: string | undefined, scope: Scope): 
     return reading;
   }
   entries.forEach((entry: unknown, index) => {
-    const read = readEntry(entry, messages.annotationEntry(index), scope);
+    const read = readEntry(entry, messages.places.annotationEntry(index), scope);
     if ("ref" in read) reading.requests.push(read);
     else reading.problems.push(read);
   });

@@ -4,6 +4,7 @@
 // Not here: the decoder's shape errors (src/admission/decode.ts, which imports nothing of ours)
 // and the server's own 400/500 wording (src/server/review-handler.ts).
 
+import type { ContainerField } from "../admission/types.js";
 import {
   ORG_LABEL,
   PROJECT_LABEL,
@@ -14,6 +15,33 @@ import {
 import { clip, clipWhere, LIMITS, listSome, quoted } from "./limits.js";
 import type { Scope } from "./policy.js";
 import type { GrammarError } from "./reference.js";
+
+// Places in a pod, quoted in messages ("env A of container 'main'"): they hold user names, so
+// messages clip them.
+
+const CONTAINER_WORDS = {
+  initContainers: "init container",
+  containers: "container",
+  ephemeralContainers: "ephemeral container",
+} as const satisfies Record<ContainerField, string>;
+
+export const places = {
+  container: (field: ContainerField, name: string) => `${CONTAINER_WORDS[field]} '${name}'`,
+  /** `container` is a place from places.container. */
+  env: (name: string, container: string) => `env ${name} of ${container}`,
+  envFrom: (container: string) => `envFrom of ${container}`,
+  volume: (name: string) => `volume '${name}'`,
+  projectedVolume: (name: string) => `projected volume '${name}'`,
+  /** `field`: the volume source's field that names the Secret, as "csi.nodePublishSecretRef". */
+  volumeSource: (name: string, field: string) => `volume '${name}' (${field})`,
+  imagePullSecrets: () => "imagePullSecrets",
+  annotation: () => `annotation ${SECRET_VOLUMES_ANNOTATION}`,
+  annotationEntry: (index: number) => `annotation ${SECRET_VOLUMES_ANNOTATION}, entry ${index}`,
+  /** A mount the pod already has, holding a path a secret file asks for. */
+  existingMount: (name: string) => `volume mount '${name}'`,
+  /** The no-owner message's place when only malformed references were found. */
+  malformedReferences: () => "malformed references",
+} as const;
 
 // The request.
 
@@ -162,13 +190,8 @@ export function foreignStore(
 
 // The file annotation and its entries.
 
-const ANNOTATION = `annotation ${SECRET_VOLUMES_ANNOTATION}`;
+const ANNOTATION = places.annotation();
 const ENTRY_FORMS = `"secret:KEY:/abs/path" or {"uri": "secret:KEY", "mountPath": "/abs/path", "containers": ["name"]}`;
-
-/** Where an entry of the annotation is, for messages. */
-export function annotationEntry(index: number): string {
-  return `${ANNOTATION}, entry ${index}`;
-}
 
 export function annotationTooLong(length: number): string {
   return `Invalid ${ANNOTATION}: it is ${length} characters long, more than the limit of ${LIMITS.annotationChars} (the API server's own limit for all annotations together)`;

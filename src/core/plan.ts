@@ -131,7 +131,7 @@ function decideOwner(
     };
   }
   if (uses === undefined) return { owner: undefined, problems: [] };
-  const shown = uses.length > 0 ? uses : ["malformed references"];
+  const shown = uses.length > 0 ? uses : [messages.places.malformedReferences()];
   return { owner: undefined, problems: [problem(403, "no-owner", messages.noOwner(scope, shown))] };
 }
 

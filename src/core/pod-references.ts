@@ -9,7 +9,6 @@ import { type Owner, referencedOwner } from "./owner.js";
 import type { Scope } from "./policy.js";
 import { type Problem, problem } from "./problem.js";
 import { isReference, parseReference, type SecretRef } from "./reference.js";
-import { CONTAINER_WORDS } from "./store-uses.js";
 
 /** "create": init and regular containers and files; "ephemeral": only ephemeral containers' env. */
 export type PlanMode = "create" | "ephemeral";
@@ -54,7 +53,7 @@ function envReferences(pod: Pod, mode: PlanMode, scope: Scope): { env: EnvRefere
     (pod.spec[field] ?? []).forEach((container, containerIndex) => {
       (container.env ?? []).forEach((variable, envIndex) => {
         if (variable.value === undefined || !isReference(variable.value)) return;
-        const where = `env ${variable.name} of ${CONTAINER_WORDS[field]} '${container.name}'`;
+        const where = messages.places.env(variable.name, messages.places.container(field, container.name));
         const ref = parseReference(variable.value, scope);
         if (ref.kind === "grammar-error") {
           problems.push(problem(422, "invalid-reference", messages.invalidReference(where, ref, scope)));
@@ -76,7 +75,7 @@ export function hasReferences(refs: PodReferences): boolean {
 export function referencePlaces(refs: PodReferences): string[] {
   return [
     ...refs.env.map((r) => r.where),
-    ...(refs.annotation !== undefined ? [`annotation ${SECRET_VOLUMES_ANNOTATION}`] : []),
+    ...(refs.annotation !== undefined ? [messages.places.annotation()] : []),
   ];
 }
 
@@ -109,7 +108,7 @@ export function checkReferences(
   };
   for (const envRef of refs.env) check(envRef.ref, envRef.where);
   refs.files.forEach((request, i) => {
-    check(request.ref, messages.annotationEntry(i));
+    check(request.ref, messages.places.annotationEntry(i));
   });
   return { wanted, problems };
 }

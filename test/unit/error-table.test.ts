@@ -14,7 +14,7 @@ const TEXT = "⟪x⟫";
 const NUMBER = 987_654;
 const grammarError: GrammarError = { kind: "grammar-error", text: TEXT, problem: TEXT };
 
-type Builders = Omit<typeof messages, "SECRET_NAME_RULE" | "MOUNT_PATH_PROBLEMS">;
+type Builders = Omit<typeof messages, "SECRET_NAME_RULE" | "MOUNT_PATH_PROBLEMS" | "places">;
 
 // Every builder, called once per wording it can give (a scope, a configured cluster or not).
 const SAMPLES: { [name in keyof Builders]: () => string[] } = {
@@ -53,7 +53,6 @@ const SAMPLES: { [name in keyof Builders]: () => string[] } = {
     messages.foreignStore(TEXT, TEXT, TEXT, undefined),
     messages.foreignStore(TEXT, TEXT, TEXT, TEXT),
   ],
-  annotationEntry: () => [messages.annotationEntry(NUMBER)],
   annotationTooLong: () => [messages.annotationTooLong(NUMBER)],
   annotationNotAList: () => [messages.annotationNotAList()],
   tooManyEntries: () => [messages.tooManyEntries(NUMBER)],
@@ -94,6 +93,27 @@ describe("the README's error table", () => {
       }
     });
   }
+
+  it("shows every place in a pod a message can name", () => {
+    const { places } = messages;
+    const samples = [
+      ...(["initContainers", "containers", "ephemeralContainers"] as const).map((field) =>
+        places.env(TEXT, places.container(field, TEXT)),
+      ),
+      places.envFrom(TEXT),
+      places.volume(TEXT),
+      places.projectedVolume(TEXT),
+      places.volumeSource(TEXT, TEXT),
+      places.imagePullSecrets(),
+      places.annotation(),
+      places.annotationEntry(NUMBER),
+      places.existingMount(TEXT),
+      places.malformedReferences(),
+    ];
+    for (const place of samples) {
+      for (const part of fixedParts(place)) expect(section, place).toContain(part);
+    }
+  });
 
   it("shows every mount path problem", () => {
     const problems = messages.MOUNT_PATH_PROBLEMS;
