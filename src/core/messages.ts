@@ -1,6 +1,7 @@
-// Every message the admission core gives a job's owner, in one place (the README's error table
-// mirrors this file). The rules decide; these functions only word. User text is quoted through
-// clip() and lists through listSome(): a message stays small whatever the pod holds.
+// Every message the admission core gives a job's owner, and the places in a pod they name, in one
+// place (the README's error table mirrors this file, test/unit/error-table.test.ts checks it). The
+// rules decide; these functions only word them. User text is quoted through clip() and lists
+// through listSome(): a message stays small whatever the pod holds.
 // Not here: the decoder's shape errors (src/admission/decode.ts, which imports nothing of ours)
 // and the server's own 400/500 wording (src/server/review-handler.ts).
 

@@ -91,6 +91,7 @@ export function planInjection(input: PlanInput, policy: Policy, index: SecretInd
     : { wanted: new Set<string>(), problems: [] };
   const files = owner ? planFiles(pod, refs.files, owner) : { volume: undefined, mounts: [], problems: [] };
   const missing = owner ? missingKeys(checked.wanted, index.keysOf(namespace, owner.store)) : [];
+  // The message lists problems in this order (forbidden ones first): keep it stable.
   const problems = [
     ...refs.problems,
     ...decided.problems,
