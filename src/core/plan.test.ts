@@ -31,7 +31,7 @@ const pod: Pod = {
         name: "main",
         env: [
           { name: "A", value: "secret:a/b" },
-          { name: "S", valueFrom: { secretKeyRef: { name: "user--bob--secrets" } } },
+          { name: "S", valueFrom: { secretKeyRef: { name: "user--bob--secrets", key: "k" } } },
           { name: "B", value: "secret:missing" },
         ],
         volumeMounts: [{ name: "data", mountPath: "/etc/z" }],
