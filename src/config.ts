@@ -1,7 +1,8 @@
-// The only reader of process.env and argv, in config/: one option table (config/options.ts), one
-// module per command, one help renderer, shared value checks. Every setting has a flag and an
-// environment variable (the flag wins); every value is checked at start and the result is frozen.
-// This file keeps the entry points' imports short.
+// Configuration lives in config/: the only code that reads the environment and argv (the entry
+// points hand process.env and argv over). One option table (config/options.ts), one module per
+// command, one help renderer, shared value checks. Every setting has a flag and an environment
+// variable (the flag wins); every value is checked at start and the result is frozen. This file
+// re-exports what the entry points and edges use.
 
 export { type ApiConfig, apiHelp } from "./config/api.js";
 export { ConfigError, duration } from "./config/checks.js";

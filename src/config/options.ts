@@ -133,7 +133,13 @@ export const SERVER_OPTIONS = [
     value: "FILE",
     help: "kubeconfig file; empty uses the in-cluster service account (KUBERNETES_SERVICE_HOST must be set)",
   },
-  { flag: "log-level", env: env("LOG_LEVEL"), default: "info", help: "debug, info, warn or error" },
+  {
+    flag: "log-level",
+    env: env("LOG_LEVEL"),
+    default: "info",
+    value: "LEVEL",
+    help: "debug, info, warn or error",
+  },
   ...CERTIFICATE_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
 
@@ -142,6 +148,7 @@ export const SCOPE_OPTION = {
   flag: "scope",
   env: env("SCOPE"),
   default: "user",
+  value: "user|project",
   help: "store model: user (user--{owner}--secrets) or project (project--{org}--{project}--secrets)",
 } as const satisfies OptionSpec;
 
