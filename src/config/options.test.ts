@@ -1,6 +1,8 @@
 // The option table is typed: a parser that reads a flag the table does not have does not compile,
 // and every flag a command accepts appears in its help with its variable and default.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { apiHelp } from "./api.js";
 import { parseArgv } from "./argv.js";
@@ -51,6 +53,37 @@ describe("the option table", () => {
     expect(column(serveHelp()).size).toBe(1);
     expect(column(apiHelp()).size).toBe(1);
     expect(serveHelp()).toContain("--manage-certificates[=true|false]");
+  });
+});
+
+describe("the README's Configuration section", () => {
+  const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Configuration\n"), readme.indexOf("**Least privilege.**"));
+
+  it.each([
+    ["serve", SERVE_OPTIONS],
+    ["api", API_OPTIONS],
+    ["mutate", MUTATE_OPTIONS],
+    ["apolo-secret", SECRET_CLI_OPTIONS],
+  ] as const)("names every flag and variable of %s", (_name, table) => {
+    for (const spec of table) {
+      expect(section, spec.flag).toContain(`\`--${spec.flag}\``);
+      if ("env" in spec) {
+        const short = spec.env.replace("APOLO_SECRETS_WEBHOOK_", "…_");
+        expect(section.includes(`\`${spec.env}\``) || section.includes(`\`${short}\``), spec.env).toBe(true);
+      }
+    }
+  });
+
+  it("gives the default of every serve option", () => {
+    for (const spec of SERVE_OPTIONS) {
+      const row = section
+        .split("\n")
+        .find((line) => line.startsWith(`| \`--${spec.flag}\``) || line.includes(`, \`--${spec.flag}\``));
+      expect(row, spec.flag).toBeDefined();
+      if (spec.default !== "" && spec.flag !== "secret-label-selector")
+        expect(row, spec.flag).toContain(spec.default);
+    }
   });
 });
 
