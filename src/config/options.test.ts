@@ -24,6 +24,22 @@ describe("the option table", () => {
     expect(() => api.text("scope")).toThrow(/no option --scope/);
   });
 
+  it.each([
+    ["serve", SERVE_OPTIONS],
+    ["api", API_OPTIONS],
+    ["mutate", MUTATE_OPTIONS],
+    ["apolo-secret", SECRET_CLI_OPTIONS],
+  ] as const)("%s: every option reads the flag, else its variable, else its default", (_name, table) => {
+    for (const spec of table) {
+      const env = "env" in spec ? { [spec.env]: "from-env" } : {};
+      const read = (args: string[], from: Record<string, string>) =>
+        optionsOf(table, parseArgv(args, table), from).text(spec.flag as never);
+      expect(read([`--${spec.flag}=from-flag`], env), spec.flag).toBe("from-flag");
+      expect(read([], env), spec.flag).toBe("env" in spec ? "from-env" : spec.default);
+      expect(read([], {}), spec.flag).toBe(spec.default);
+    }
+  });
+
   it("has no flag or variable twice in a command", () => {
     for (const table of [SERVE_OPTIONS, API_OPTIONS, MUTATE_OPTIONS, SECRET_CLI_OPTIONS]) {
       const flags = table.map((spec) => spec.flag);
