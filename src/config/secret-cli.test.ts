@@ -51,6 +51,8 @@ describe("parseSecretCommand", () => {
       kubeconfig: "/k",
     });
     expect(parseSecretCommand([...flags, "rm", "k"], {})).toMatchObject({ action: "rm", key: "k" });
+    // An empty KUBECONFIG means the default file, as for kubectl.
+    expect(parseSecretCommand(["ls"], { KUBECONFIG: "" }).kubeconfig).toBeUndefined();
   });
 
   it.each([

@@ -101,6 +101,7 @@ export function parseSecretCommand(argv: readonly string[], env: Env): SecretCli
     token: o.given("token"),
     caFile: o.given("ca-file"),
     // KUBECONFIG may list several files, like kubectl's; the token is taken from the first.
-    kubeconfig: parsed.values.has("kubeconfig") ? o.given("kubeconfig") : env.KUBECONFIG?.split(":")[0],
+    kubeconfig:
+      (parsed.values.has("kubeconfig") ? o.given("kubeconfig") : env.KUBECONFIG?.split(":")[0]) || undefined,
   };
 }
