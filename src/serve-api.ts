@@ -15,7 +15,7 @@ import { startServingCertificate } from "./serving-certificate.js";
 
 export async function serveApi(config: ApiConfig): Promise<void> {
   const logger = createLogger(config.logLevel);
-  const kube = kubeClientFor(config.kubeconfig);
+  const kube = kubeClientFor(config.kubeconfig, config.inCluster);
   const metrics = createMetrics(undefined);
   const requests = new Counter({
     name: "apolo_secrets_api_requests_total",

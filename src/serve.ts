@@ -2,8 +2,7 @@
 // optionally managed) → HTTPS and metrics; signals. Loaded only by `serve`, so the offline command
 // starts without the Kubernetes client.
 
-import type { ServeConfig } from "./config.js";
-import type { Policy } from "./core/policy.js";
+import { policyOf, type ServeConfig } from "./config.js";
 import { kubeClientFor } from "./kube/api-client.js";
 import { StoreCache } from "./kube/store-cache.js";
 import { createApp } from "./server/app.js";
@@ -18,13 +17,8 @@ import { startServingCertificate } from "./serving-certificate.js";
 
 export async function serve(config: ServeConfig): Promise<void> {
   const logger = createLogger(config.logLevel);
-  const policy: Policy = {
-    scope: config.scope,
-    clusterName: config.clusterName,
-    trustedUsers: new Set(config.trustedUsers),
-    trustedGroups: new Set(config.trustedGroups),
-  };
-  const kube = kubeClientFor(config.kubeconfig);
+  const policy = policyOf(config);
+  const kube = kubeClientFor(config.kubeconfig, config.inCluster);
 
   const cache = new StoreCache(kube, {
     namespaces: config.namespaces,
