@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import { isDigits, isDnsLabel, isNamePart, splitDigits } from "./core/charset.js";
 import type { Scope } from "./core/policy.js";
-import type { LogLevel } from "./server/logger.js";
+import type { LogLevel } from "./lifecycle/logger.js";
 
 export const ENV_PREFIX = "APOLO_SECRETS_WEBHOOK_";
 

@@ -12,7 +12,7 @@ import { type AdmissionOutcome, admit } from "../core/admit.js";
 import { clip } from "../core/limits.js";
 import type { Policy } from "../core/policy.js";
 import type { SecretIndex } from "../core/secret-index.js";
-import { describeError, type Logger } from "./logger.js";
+import { describeError, type Logger } from "../lifecycle/logger.js";
 import type { WebhookMetrics } from "./metrics.js";
 
 /** A fresh read of one store Secret into the index, bounded in time by its implementation. */
