@@ -2,7 +2,9 @@
 // through the secrets API; job pods submitted
 // the way the platform submits them, the stored result and the refusals, printed; then teardown.
 // Exits 0 only when every step behaved as described. `make up` keeps the cluster until Ctrl-C or
-// SIGTERM; either signal, at any point, stops everything and removes the cluster folder.
+// SIGTERM; either signal, at any point, stops everything and removes the cluster folder. Run it
+// with `node --import tsx` as the Makefile does: the `tsx` wrapper SIGKILLs its child when a
+// relayed signal is not acknowledged within 30 ms, which a busy start does not manage.
 
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";

@@ -1,8 +1,8 @@
 // `make up` stopped by SIGTERM, not only Ctrl-C, tears its cluster down and removes the cluster
 // folder (etcd data, client keys), whenever the signal comes: while the control plane is still
-// starting, or once it is up. Each test runs its own `tsx test/cluster/demo.ts up` (its own control
-// plane, from the cached binaries) with TMPDIR pointing at a folder of its own, so the folders of
-// other runs never count.
+// starting, or once it is up. Each test runs the Makefile's command, `node --import tsx
+// test/cluster/demo.ts up` (its own control plane, from the cached binaries), with TMPDIR pointing
+// at a folder of its own, so the folders of other runs never count.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "../..");
-const TSX = join(ROOT, "node_modules/.bin/tsx");
 const parents: string[] = [];
 const children: ChildProcess[] = [];
 
@@ -24,7 +23,7 @@ afterEach(() => {
 function startUp() {
   const parent = mkdtempSync(join(tmpdir(), "demo-signals-"));
   parents.push(parent);
-  const child = spawn(TSX, ["test/cluster/demo.ts", "up"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/cluster/demo.ts", "up"], {
     cwd: ROOT,
     env: { ...process.env, TMPDIR: parent },
     stdio: ["ignore", "pipe", "pipe"],
