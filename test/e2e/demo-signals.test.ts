@@ -9,14 +9,22 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { stopAll } from "../cluster/processes.js";
 
 const ROOT = join(import.meta.dirname, "../..");
 const parents: string[] = [];
 const children: ChildProcess[] = [];
 
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-  for (const parent of parents.splice(0)) rmSync(parent, { recursive: true, force: true });
+afterEach(async () => {
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  // After a failure the cluster may still run: stop what its pid file lists before removing the
+  // folder (the watchdog, which would, needs that file).
+  for (const parent of parents.splice(0)) {
+    for (const name of readdirSync(parent).filter((entry) => entry.startsWith("apolo-cluster-")))
+      await stopAll(join(parent, name, "pids"));
+    rmSync(parent, { recursive: true, force: true });
+  }
 });
 
 /** Starts `demo.ts up` with its own TMPDIR; resolves its exit code; `output` grows as it prints. */
