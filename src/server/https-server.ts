@@ -155,6 +155,7 @@ export class CertifiedListener {
     const server = new WebhookHttpsServer(this.#app, tls, this.#options);
     this.#server = server;
     this.#listening = server.start().then(this.#onListening, (error: unknown) => {
+      // Not listening: nothing to drain.
       this.#server = undefined;
       this.#onError(error instanceof Error ? error : new Error(String(error)));
     });
