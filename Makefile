@@ -80,11 +80,13 @@ test-e2e: deps build prerequisites cluster-tools ## end-to-end tests against a r
 
 .PHONY: demo
 demo: deps build prerequisites cluster-tools ## the main job: a local control plane, the webhook, job pods mutated and refused
-	tsx test/cluster/demo.ts demo
+	node --import tsx test/cluster/demo.ts demo
 
 .PHONY: up
 up: deps build prerequisites cluster-tools ## keep a local control plane with the webhook running until Ctrl-C
-	tsx test/cluster/demo.ts up
+	@# node, not the tsx wrapper: tsx SIGKILLs a child that does not acknowledge a relayed SIGTERM
+	@# within 30 ms, which a busy start does not, and the cluster folder would stay in /tmp.
+	node --import tsx test/cluster/demo.ts up
 
 IMAGE ?= apolo-secrets-webhook:dev
 

@@ -83,7 +83,7 @@ function scaleRequest(ns: string): AdmissionRequest {
 
 /** A cache of this size in this process: nanoseconds per lookup, microseconds per admission. */
 async function lookupFigures(cluster: LocalCluster, owners: number, ns: string) {
-  const kube = kubeClientFor(cluster.plane.kubeconfigs.webhook);
+  const kube = kubeClientFor(cluster.plane.kubeconfigs.webhook, undefined);
   const cache = new StoreCache(kube, {
     namespaces: [ns],
     labelSelectors: [STORE_SELECTOR],

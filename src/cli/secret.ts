@@ -6,7 +6,6 @@ import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { homedir } from "node:os";
 import { ConfigError, parseSecretCommand, type SecretCliConfig, secretCliHelp } from "../config.js";
-// biome-ignore lint/style/noRestrictedImports: kube/ is the one kubeconfig reader (issue 10's import rule lets edges use kube/)
 import { kubeconfigAccess } from "../kube/api-client.js";
 
 class CliError extends Error {

@@ -4,7 +4,7 @@
 import { isIP } from "node:net";
 import { isDigits, isDnsLabel, isDnsSubdomain, isNamePart, splitDigits } from "../core/charset.js";
 import type { Scope } from "../core/policy.js";
-import type { LogLevel } from "../server/logger.js";
+import type { LogLevel } from "../lifecycle/logger.js";
 
 /** A bad command line or environment: main prints the message and exits 2. */
 export class ConfigError extends Error {}

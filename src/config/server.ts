@@ -4,7 +4,7 @@
 // the rules between them apply when they are.
 
 import type { InClusterService } from "../kube/api-client.js";
-import type { LogLevel } from "../server/logger.js";
+import type { LogLevel } from "../lifecycle/logger.js";
 import { bindAddressOf, ConfigError, dnsNamesOf, ipAddressesOf, logLevelOf, secretRefOf } from "./checks.js";
 import type { CERTIFICATE_OPTIONS, FlagOf, SERVER_OPTIONS } from "./options.js";
 import type { Env, Options } from "./reader.js";

@@ -5,6 +5,7 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from "express";
 import { SECRET_NAME_RULE } from "../core/messages.js";
 import { isValidSecretName } from "../core/reference.js";
+import { probeRoutes } from "../lifecycle/probes.js";
 import { isBase64 } from "./base64.js";
 import { excerpt } from "./excerpt.js";
 import { type OwnerMapping, ownerOf } from "./owner-mapping.js";
@@ -70,16 +71,7 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
   app.disable("x-powered-by");
   app.disable("etag");
 
-  app.get("/healthz", (_request, response) => {
-    response.type("text/plain").send("ok\n");
-  });
-  app.get("/readyz", (_request, response) => {
-    const waiting = options.readiness();
-    response
-      .status(waiting.length === 0 ? 200 : 503)
-      .type("text/plain")
-      .send(waiting.length === 0 ? "ok\n" : `not ready: ${waiting.join(", ")}\n`);
-  });
+  app.use(probeRoutes(options.readiness));
 
   app.use(requestLog(options.log));
   const authenticate = authenticator(options.review, options.mapping);

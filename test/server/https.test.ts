@@ -7,14 +7,14 @@ import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TlsReloader } from "../../src/certs/tls-reloader.js";
 import { MemorySecretIndex } from "../../src/core/secret-index.js";
+import { createLogger } from "../../src/lifecycle/logger.js";
 import { createApp } from "../../src/server/app.js";
 import { BodyBudget } from "../../src/server/body-budget.js";
 import { CertifiedListener } from "../../src/server/https-server.js";
-import { createLogger } from "../../src/server/logger.js";
 import { createMetrics } from "../../src/server/metrics.js";
 import { createReviewHandler, type ReviewHandler } from "../../src/server/review-handler.js";
-import { TlsReloader } from "../../src/server/tls-reloader.js";
 import { CASE_NAMESPACE, cases, type JsonObject } from "../cases/cases.js";
 import { createCa, issueCert, type TestCa } from "../support/certs.js";
 import { getText, postJson } from "../support/https-client.js";
@@ -81,13 +81,16 @@ async function startServer(options: {
   // Composed as serve.ts composes it: the listener starts with the first certificate the reloader
   // loads and takes every later one.
   let listening: (port: number) => void = () => {};
-  const started = new Promise<number>((resolve) => {
+  let failed: (error: Error) => void = () => {};
+  const started = new Promise<number>((resolve, reject) => {
     listening = resolve;
+    failed = reject;
   });
   const server = new CertifiedListener(
     app,
     { host: "127.0.0.1", port: 0, keepAliveTimeoutMs: 120_000 },
     (port) => listening(port),
+    (error) => failed(error),
   );
   // What the reloader did, so tests wait for its events instead of for time.
   const reloads = { loaded: 0, rejected: 0 };

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { Policy } from "../../src/core/policy.js";
 import { MemorySecretIndex, type SecretIndex } from "../../src/core/secret-index.js";
-import { createLogger } from "../../src/server/logger.js";
+import { createLogger } from "../../src/lifecycle/logger.js";
 import { createReviewHandler, type StoreRefresher } from "../../src/server/review-handler.js";
 import { CASE_NAMESPACE, type JsonObject, jobPod, PLATFORM_USER } from "../cases/cases.js";
 import { casePolicy, reviewFor } from "../support/replay.js";
