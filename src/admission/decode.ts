@@ -194,6 +194,47 @@ function checkGroupVersion(value: unknown, path: string, last: "kind" | "resourc
   return value;
 }
 
+/** The request's fields, checked and typed. Throws ShapeError. */
+function checkRequest(request: Json, uid: string): AdmissionRequest {
+  const kind = checkGroupVersion(request.kind, "request.kind", "kind");
+  const resource = checkGroupVersion(request.resource, "request.resource", "resource");
+  const operation = request.operation;
+  if (typeof operation !== "string" || !OPERATIONS.includes(operation)) {
+    fail("request.operation", `one of ${OPERATIONS.join(", ")}`);
+  }
+  const isPod = (kind.group ?? "") === "" && kind.kind === "Pod";
+  const object =
+    isPod && request.object !== undefined && request.object !== null
+      ? checkPod(request.object, "request.object")
+      : undefined;
+  // Only an update has a stored object; the ephemeral-containers update reads it (see core/ephemeral.ts).
+  const oldObject =
+    isPod && operation === "UPDATE" && request.oldObject !== undefined && request.oldObject !== null
+      ? checkPod(request.oldObject, "request.oldObject")
+      : undefined;
+  return {
+    uid,
+    kind: {
+      group: String(kind.group ?? ""),
+      version: String(kind.version ?? ""),
+      kind: String(kind.kind ?? ""),
+    },
+    resource: {
+      group: String(resource.group ?? ""),
+      version: String(resource.version ?? ""),
+      resource: String(resource.resource ?? ""),
+    },
+    subResource: optionalString(request.subResource, "request.subResource") ?? "",
+    name: optionalString(request.name, "request.name") ?? "",
+    namespace: optionalString(request.namespace, "request.namespace") ?? "",
+    operation: operation as Operation,
+    userInfo: checkUserInfo(request.userInfo ?? {}),
+    object,
+    ...(oldObject === undefined ? {} : { oldObject }),
+    dryRun: request.dryRun === true,
+  };
+}
+
 /** Decodes an AdmissionReview body. Pods are checked only when the request is about pods. */
 export function decodeReview(body: unknown): DecodedReview | DecodeError {
   const apiVersion =
@@ -211,47 +252,7 @@ export function decodeReview(body: unknown): DecodedReview | DecodeError {
   if (!request) return error("request is missing");
   if (!uid) return error("request.uid is missing");
   try {
-    const kind = checkGroupVersion(request.kind, "request.kind", "kind");
-    const resource = checkGroupVersion(request.resource, "request.resource", "resource");
-    const operation = request.operation;
-    if (typeof operation !== "string" || !OPERATIONS.includes(operation)) {
-      fail("request.operation", `one of ${OPERATIONS.join(", ")}`);
-    }
-    const isPod = (kind.group ?? "") === "" && kind.kind === "Pod";
-    const object =
-      isPod && request.object !== undefined && request.object !== null
-        ? checkPod(request.object, "request.object")
-        : undefined;
-    // Only an update has a stored object; the ephemeral-containers update reads it (see core/ephemeral.ts).
-    const oldObject =
-      isPod && operation === "UPDATE" && request.oldObject !== undefined && request.oldObject !== null
-        ? checkPod(request.oldObject, "request.oldObject")
-        : undefined;
-    return {
-      kind: "review",
-      apiVersion,
-      request: {
-        uid,
-        kind: {
-          group: String(kind.group ?? ""),
-          version: String(kind.version ?? ""),
-          kind: String(kind.kind ?? ""),
-        },
-        resource: {
-          group: String(resource.group ?? ""),
-          version: String(resource.version ?? ""),
-          resource: String(resource.resource ?? ""),
-        },
-        subResource: optionalString(request.subResource, "request.subResource") ?? "",
-        name: optionalString(request.name, "request.name") ?? "",
-        namespace: optionalString(request.namespace, "request.namespace") ?? "",
-        operation: operation as Operation,
-        userInfo: checkUserInfo(request.userInfo ?? {}),
-        object,
-        ...(oldObject === undefined ? {} : { oldObject }),
-        dryRun: request.dryRun === true,
-      },
-    };
+    return { kind: "review", apiVersion, request: checkRequest(request, uid) };
   } catch (caught) {
     if (caught instanceof ShapeError) return error(caught.message);
     throw caught;

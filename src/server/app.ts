@@ -2,13 +2,14 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler, type Express } from "express";
+import { probeRoutes, type Readiness } from "../lifecycle/probes.js";
 import type { BodyBudget } from "./body-budget.js";
 import type { ReviewHandler } from "./review-handler.js";
 
 export interface AppOptions {
   handleReview: ReviewHandler;
   /** Ready: certificate loaded, store cache synced, not shutting down. Returns the reasons when not. */
-  readiness: () => string[];
+  readiness: Readiness;
   maxBodyBytes: number;
   /** Bytes of review bodies held at once over all connections; beyond it requests get 429. */
   bodyBudget: BodyBudget;
@@ -83,18 +84,7 @@ function createExpressApp(options: AppOptions): Express {
   app.disable("x-powered-by");
   app.disable("etag");
 
-  app.get("/healthz", (_request, response) => {
-    response.type("text/plain").send("ok\n");
-  });
-  app.get("/readyz", (_request, response) => {
-    const waiting = options.readiness();
-    if (waiting.length === 0) response.type("text/plain").send("ok\n");
-    else
-      response
-        .status(503)
-        .type("text/plain")
-        .send(`not ready: ${waiting.join(", ")}\n`);
-  });
+  app.use(probeRoutes(options.readiness));
 
   app.use((_request, response) => {
     response

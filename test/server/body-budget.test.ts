@@ -79,10 +79,17 @@ beforeAll(async () => {
     onBusy: () => busyCount++,
   });
   let listening: (port: number) => void = () => {};
-  const started = new Promise<number>((resolve) => {
+  let failed: (error: Error) => void = () => {};
+  const started = new Promise<number>((resolve, reject) => {
     listening = resolve;
+    failed = reject;
   });
-  server = new CertifiedListener(app, { host: "127.0.0.1", port: 0, keepAliveTimeoutMs: 120_000 }, listening);
+  server = new CertifiedListener(
+    app,
+    { host: "127.0.0.1", port: 0, keepAliveTimeoutMs: 120_000 },
+    listening,
+    failed,
+  );
   server.use({ cert: readFileSync(serving.certFile), key: readFileSync(serving.keyFile) });
   url = `https://127.0.0.1:${await started}/mutate`;
 });

@@ -30,7 +30,7 @@
 import { describe, expect, it } from "vitest";
 import { readOwner, submitterProblem } from "../../src/core/owner.js";
 import { MemorySecretIndex } from "../../src/core/secret-index.js";
-import { createLogger } from "../../src/server/logger.js";
+import { createLogger } from "../../src/lifecycle/logger.js";
 import { createReviewHandler, type HandledReview } from "../../src/server/review-handler.js";
 import { CASE_NAMESPACE, type JsonObject } from "../cases/cases.js";
 import { casePolicy, reviewFor } from "../support/replay.js";
