@@ -19,6 +19,7 @@ describe("parseCommand api", () => {
       metricsPort: 9091,
       bindAddress: "0.0.0.0",
       keepAliveTimeoutMs: 120_000,
+      maxConnections: 1000,
       shutdownDelayMs: 5000,
       drainTimeoutMs: 20_000,
       kubeconfig: "/k",
@@ -31,6 +32,7 @@ describe("parseCommand api", () => {
       certificates: undefined,
       namespace: "apolo",
       usernamePrefix: "",
+      maxInflightBodyBytes: 16 * 1024 * 1024,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

@@ -27,6 +27,7 @@ describe("serve defaults", () => {
       metricsPort: 9090,
       bindAddress: "0.0.0.0",
       keepAliveTimeoutMs: 120_000,
+      maxConnections: 1000,
       shutdownDelayMs: 5000,
       drainTimeoutMs: 20_000,
       kubeconfig: "/kube/config",

@@ -252,7 +252,13 @@ describe("the admission log line", () => {
   it("names the subresource of an ephemeral-container update", async () => {
     const { send, logged } = handlerWith({ index: indexWith({}) });
     const review = reviewFor(jobPod(), "uid-eph", PLATFORM);
-    Object.assign(review.request as object, { operation: "UPDATE", subResource: "ephemeralcontainers" });
+    const request = review.request as { object: unknown };
+    // The API server sends the stored pod as oldObject; the owner and volumes are read from it.
+    Object.assign(request, {
+      operation: "UPDATE",
+      subResource: "ephemeralcontainers",
+      oldObject: request.object,
+    });
     expect((await send(review)).allowed).toBe(true);
     const line = logged().find((e) => e.msg === "admission");
     expect(line).toMatchObject({ uid: "uid-eph", operation: "UPDATE", subResource: "ephemeralcontainers" });
