@@ -1,17 +1,17 @@
-// Attack findings (reviewer's branch), unit level. Each test fails on the code it was written
+// Holes an attacker review found (issue 9), unit level. Each test fails on the code it was written
 // against and says what a fix must make true.
 //
-// Finding 5: the admission log line carries the pod's name as sent. Mutating admission runs before
+// - the admission log line carries the pod's name as sent. Mutating admission runs before
 // the API server validates the name (at most 253 characters), so a dry-run create with a 2 MB
 // name writes a 2 MB log line (seen through the real API server: the webhook's log grew by
 // 2,000,270 bytes for one `kubectl create --dry-run=server`). Log volume is then the attacker's to
 // choose, at the rate they can send requests.
 //
-// Finding 6: the refusal for a file entry naming an unknown container lists every container of the
+// - the refusal for a file entry naming an unknown container lists every container of the
 // pod, once per such entry: N entries and C containers make a message of N*C names. 3,000 entries
 // and 3,000 containers (a 300 KB pod) make a 78 MB message (and about 350 MB of RSS).
 //
-// Finding 6b: worse, each duplicate mount's message quotes both entries whole, and an entry may list
+// - worse, each duplicate mount's message quotes both entries whole, and an entry may list
 // every container: E entries of K containers at one mountPath make E*K messages of K names each.
 // 20 entries of 1,000 containers (a 231 KB pod) make a 265 MB message; through the API server
 // (alice, --dry-run=server) the webhook went to 626 MB of RSS, timed out, and died of OOM.
@@ -53,8 +53,8 @@ function message(answer: HandledReview | Promise<HandledReview>): string {
   return body.response?.status?.message ?? "";
 }
 
-describe("attack findings: bounded output", () => {
-  it("finding 5: a 1 MB pod name (not yet validated by the API server) does not make a 1 MB log line", () => {
+describe("hostile input: bounded output", () => {
+  it("a 1 MB pod name (not yet validated by the API server) does not make a 1 MB log line", () => {
     const lines: string[] = [];
     const handle = handlerWithLog(lines);
     const pod: JsonObject = {
@@ -66,7 +66,7 @@ describe("attack findings: bounded output", () => {
     expect((lines[0] as string).length).toBeLessThan(4096);
   });
 
-  it("finding 6: entries naming an unknown container do not make a message of entries x containers", () => {
+  it("entries naming an unknown container do not make a message of entries x containers", () => {
     const lines: string[] = [];
     const handle = handlerWithLog(lines);
     const entries = Array.from({ length: 1000 }, (_, i) => ({
@@ -89,8 +89,8 @@ describe("attack findings: bounded output", () => {
   });
 });
 
-describe("attack findings: bounded output (2)", () => {
-  it("finding 6b: entries at one path listing every container do not make a message of entries x containers^2", () => {
+describe("hostile input: bounded output (2)", () => {
+  it("entries at one path listing every container do not make a message of entries x containers^2", () => {
     const handle = handlerWithLog([]);
     const names = Array.from({ length: 500 }, (_, i) => `c${i}`);
     const entries = Array.from({ length: 10 }, () => ({
@@ -113,8 +113,8 @@ describe("attack findings: bounded output (2)", () => {
   });
 });
 
-describe("attack findings: odd JSON", () => {
-  it("finding 8: env value null is read as absent or refused 400, never an internal error", () => {
+describe("hostile input: odd JSON", () => {
+  it("env value null is read as absent or refused 400, never an internal error", () => {
     const lines: string[] = [];
     const handle = handlerWithLog(lines);
     const pod: JsonObject = {
@@ -131,8 +131,8 @@ describe("attack findings: odd JSON", () => {
   });
 });
 
-describe("attack findings: owner names", () => {
-  it("finding 7: a user named 'a--b' may not submit for the hierarchical owner 'a/b'", () => {
+describe("hostile input: owner names", () => {
+  it("a user named 'a--b' may not submit for the hierarchical owner 'a/b'", () => {
     const reading = readOwner({ "platform.apolo.us/user": "a--b" }, "user");
     if (reading.kind !== "owner") throw new Error("expected an owner");
     expect(reading.owner.display).toBe("a/b");
@@ -141,8 +141,8 @@ describe("attack findings: owner names", () => {
   });
 });
 
-describe("attack findings: odd JSON (2)", () => {
-  it("finding 8: metadata null is read as absent (the pod has no owner), never a bare 500", () => {
+describe("hostile input: odd JSON (2)", () => {
+  it("metadata null is read as absent (the pod has no owner), never a bare 500", () => {
     const handle = handlerWithLog([]);
     const pod: JsonObject = {
       metadata: null,
@@ -155,7 +155,7 @@ describe("attack findings: odd JSON (2)", () => {
   });
 });
 
-describe("attack findings: the ephemeral-containers subresource (unit)", () => {
+describe("hostile input: the ephemeral-containers subresource (unit)", () => {
   const ownerLabel = "platform.apolo.us/user";
   function ephemeral(sent: JsonObject, stored: JsonObject | null): JsonObject {
     const review = reviewFor(sent, "uid-1", { username: "alice", groups: [] });
@@ -174,7 +174,7 @@ describe("attack findings: the ephemeral-containers subresource (unit)", () => {
     },
   };
 
-  it("finding 4: reads the owner from oldObject, not from the relabelled pod the user sent", () => {
+  it("reads the owner from oldObject, not from the relabelled pod the user sent", () => {
     const sent: JsonObject = {
       metadata: { name: "p", labels: { [ownerLabel]: "alice" } },
       spec: { containers: [{ name: "c", image: "x" }], volumes: [], ephemeralContainers: [debug] },
@@ -185,7 +185,7 @@ describe("attack findings: the ephemeral-containers subresource (unit)", () => {
     );
   });
 
-  it("finding 4: refuses the update with a 400 when oldObject is missing", () => {
+  it("refuses the update with a 400 when oldObject is missing", () => {
     const sent: JsonObject = {
       ...stored,
       spec: { ...(stored.spec as JsonObject), ephemeralContainers: [debug] },
@@ -198,8 +198,8 @@ describe("attack findings: the ephemeral-containers subresource (unit)", () => {
   });
 });
 
-describe("attack findings: bounded output (3)", () => {
-  it("finding 5: a direct caller's megabyte uid, namespace and subresource do not make a megabyte log line", () => {
+describe("hostile input: bounded output (3)", () => {
+  it("a direct caller's megabyte uid, namespace and subresource do not make a megabyte log line", () => {
     const lines: string[] = [];
     const handle = handlerWithLog(lines);
     const pod: JsonObject = { metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "x" }] } };

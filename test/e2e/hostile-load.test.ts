@@ -1,7 +1,7 @@
-// Attack findings (reviewer's branch): holes shown through the real API server. Each test fails on
+// Holes an attacker review found (issue 9), shown through the real API server. Each test fails on
 // the code it was written against and says what a fix must make true.
 //
-// Finding 1: planMounts builds one mount per (file entry x target container). Without
+// - planMounts builds one mount per (file entry x target container). Without
 // `containers`, an entry targets every regular container, so a pod of N entries and C containers
 // makes N*C mounts (plus N*C path-map entries) before anything is checked against size. A 118 KB
 // pod (2,000 entries, 2,000 containers), created with --dry-run=server by any user who may create
@@ -9,23 +9,23 @@
 // creation in the served namespaces fails closed until it restarts (and the next such pod kills it
 // again).
 //
-// Finding 2: the in-flight body budget is reserved from the declared Content-Length before a byte
+// - the in-flight body budget is reserved from the declared Content-Length before a byte
 // arrives and held until the request ends (requestTimeout 60 s). With client authentication off
 // (the chart's default, and no NetworkPolicy by default) anyone who can reach the webhook port,
 // e.g. a job pod, holds the whole 16 MiB budget with three idle connections (7 MiB, 7 MiB, 2 MiB
 // declared, one byte sent): every review then gets 429 and every pod creation fails closed.
 //
-// Finding 3: the secrets API has no cap on bodies in flight (the webhook got one): 60 parallel
+// - the secrets API has no cap on bodies in flight (the webhook got one): 60 parallel
 // authenticated POSTs of a 900 KiB value took the process from 81 MB to 413 MB of RSS (120: 1.1 GB),
 // over the chart's 256Mi limit for the API container; any platform user can have it OOM-killed.
 //
-// Finding 9: neither HTTPS port caps connections, and a connection that has sent part of its
+// - neither HTTPS port caps connections, and a connection that has sent part of its
 // headers is kept for headersTimeout (keep-alive + 5 s = 125 s). With client authentication off
 // (the chart's default) 4,000 idle TLS connections took the webhook from 83 to 318 MB of RSS, over
 // the chart's 256Mi limit (the secrets API, which users must reach: +154 MB). With client
 // authentication on, unfinished handshakes cost about 12 KB each for 120 s (4,000: +48 MB).
 //
-// Finding 4: for UPDATE of pods/ephemeralcontainers the webhook reads the owner, the volumes and
+// - for UPDATE of pods/ephemeralcontainers the webhook reads the owner, the volumes and
 // the regular containers from request.object, which is the object the user sent. The API server
 // keeps only its ephemeralContainers (PrepareForUpdate runs after admission) and restores the
 // stored labels and spec. So a user allowed to add debug containers sends bob's pod relabelled
@@ -109,8 +109,8 @@ function alicePod(name: string, files: string[], containers: number): V1Pod {
   };
 }
 
-describe.runIf(local !== undefined)("attack findings (local control plane)", () => {
-  it("finding 1: a 118 KB pod of 2,000 file entries and 2,000 containers does not kill the webhook", async () => {
+describe.runIf(local !== undefined)("hostile load (local control plane)", () => {
+  it("a 118 KB pod of 2,000 file entries and 2,000 containers does not kill the webhook", async () => {
     if (!local) throw new Error("unreachable");
     // A webhook of our own (the chart's heap settings), registered for namespaces with LABEL only,
     // so a crash here does not disturb the suite's webhook.
@@ -184,8 +184,8 @@ describe.runIf(local !== undefined)("attack findings (local control plane)", () 
   }, 120_000);
 });
 
-describe.runIf(local !== undefined)("attack findings: budget and memory (local control plane)", () => {
-  it("finding 2: three idle connections declaring large bodies do not lock every review out", async () => {
+describe.runIf(local !== undefined)("hostile load: budget and memory (local control plane)", () => {
+  it("three idle connections declaring large bodies do not lock every review out", async () => {
     if (!local) throw new Error("unreachable");
     // The chart's default: no client certificate required.
     const webhook = await prepareWebhook(local.plane, "webhook-attack-budget", { clientAuth: false });
@@ -232,7 +232,7 @@ describe.runIf(local !== undefined)("attack findings: budget and memory (local c
     }
   }, 60_000);
 
-  it("finding 3: 60 parallel authenticated 900 KiB adds keep the secrets API under the chart's 256Mi", async () => {
+  it("60 parallel authenticated 900 KiB adds keep the secrets API under the chart's 256Mi", async () => {
     if (!local) throw new Error("unreachable");
     const ns = await freshNamespace("e2e-attack-api");
     // The chart's settings: its heap limit, and the default bodies-in-flight cap of the binary.
@@ -285,8 +285,8 @@ describe.runIf(local !== undefined)("attack findings: budget and memory (local c
   }, 120_000);
 });
 
-describe("attack findings: the ephemeral-containers subresource", () => {
-  it("finding 4: a user cannot add an ephemeral container mounting another owner's secret volume by relabelling the sent pod", async () => {
+describe("hostile input: the ephemeral-containers subresource", () => {
+  it("a user cannot add an ephemeral container mounting another owner's secret volume by relabelling the sent pod", async () => {
     const ns = await freshNamespace("e2e-attack-ephemeral");
     await putStore(ns, "bob", ["db_password"]);
     const created = await createPod(
@@ -340,8 +340,8 @@ describe("attack findings: the ephemeral-containers subresource", () => {
   });
 });
 
-describe.runIf(local !== undefined)("attack findings: connections (local control plane)", () => {
-  it("finding 9: 4,000 idle TLS connections keep the webhook (chart settings) under its 256Mi limit", async () => {
+describe.runIf(local !== undefined)("hostile load: connections (local control plane)", () => {
+  it("4,000 idle TLS connections keep the webhook (chart settings) under its 256Mi limit", async () => {
     if (!local) throw new Error("unreachable");
     const webhook = await prepareWebhook(local.plane, "webhook-attack-conns", { clientAuth: false });
     webhook.env = { ...webhook.env, NODE_OPTIONS: chartNodeOptions() };
