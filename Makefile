@@ -21,7 +21,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[A-Za-z0-9_.-]+:([^=].*)?## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(PROJECT_NODE):
 	@echo "make: host node is v$(HOST_NODE_MAJOR); installing node@$(NODE_MAJOR) from the npm registry into $(NODE_PREFIX)"
@@ -80,11 +80,13 @@ test-e2e: deps build prerequisites cluster-tools ## end-to-end tests against a r
 
 .PHONY: demo
 demo: deps build prerequisites cluster-tools ## the main job: a local control plane, the webhook, job pods mutated and refused
-	tsx test/cluster/demo.ts demo
+	node --import tsx test/cluster/demo.ts demo
 
 .PHONY: up
 up: deps build prerequisites cluster-tools ## keep a local control plane with the webhook running until Ctrl-C
-	tsx test/cluster/demo.ts up
+	@# node, not the tsx wrapper: tsx SIGKILLs a child that does not acknowledge a relayed SIGTERM
+	@# within 30 ms, which a busy start does not, and the cluster folder would stay in /tmp.
+	node --import tsx test/cluster/demo.ts up
 
 IMAGE ?= apolo-secrets-webhook:dev
 
@@ -98,7 +100,7 @@ kind-e2e: deps cluster-tools ## the end-to-end suite on a kind cluster with the 
 	HELM=$$(grep '^HELM_BIN=' $${APOLO_TOOLS_CACHE:-$$HOME/.cache/apolo-secrets-webhook/bin}/versions.env | cut -d= -f2) bash test/kind/kind-e2e.sh
 
 .PHONY: bench
-bench: deps build prerequisites cluster-tools ## benchmarks: webhook vs baselines, ratios (BENCH_SECONDS, BENCH_SOAK_SECONDS, BENCH_SCALES)
+bench: deps build prerequisites cluster-tools ## benchmarks: webhook vs baselines, ratios (BENCH_ONLY=admission,api-server,soak,scale; BENCH_SECONDS, BENCH_SOAK_SECONDS, BENCH_SCALES)
 	@command -v wrk >/dev/null || { echo "make: installing wrk with apt"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	tsx bench/run.ts
 

@@ -13,7 +13,7 @@ import { admit } from "../src/core/admit.js";
 import { SECRET_VOLUMES_ANNOTATION } from "../src/core/file-requests.js";
 import type { Policy } from "../src/core/policy.js";
 import { MemorySecretIndex } from "../src/core/secret-index.js";
-import { createLogger } from "../src/server/logger.js";
+import { createLogger } from "../src/lifecycle/logger.js";
 import { createReviewHandler } from "../src/server/review-handler.js";
 import { reviewFor } from "../test/support/review.js";
 

@@ -58,6 +58,6 @@ export const PODS: Record<"none" | "typical" | "large", Json> = {
 };
 
 /** The review the API server would send for this pod, from the platform's submitter. */
-export function review(podValue: Json, uid: string, username = "platform-submitter"): Json {
-  return reviewFor(podValue, uid, { username, groups: ["apolo:platform"] }, "bench");
+export function review(podValue: Json, uid: string): Json {
+  return reviewFor(podValue, uid, { username: "platform-submitter", groups: ["apolo:platform"] }, "bench");
 }

@@ -35,30 +35,33 @@ async function main(): Promise<number> {
         stderr: (text) => process.stderr.write(text),
       });
     case "api":
-      try {
-        const { serveApi } = await import("./serve-api.js");
-        await serveApi(command.config);
-      } catch (error) {
-        process.stderr.write(`error: cannot start the secrets API: ${describeError(error)}\n`);
-        return 1;
-      }
-      return -1;
+      return runServer("the secrets API", async () =>
+        (await import("./serve-api.js")).serveApi(command.config),
+      );
     case "serve":
-      try {
-        const { serve } = await import("./serve.js");
-        await serve(command.config);
-      } catch (error) {
-        process.stderr.write(`error: cannot start the webhook: ${describeError(error)}\n`);
-        return 1;
-      }
-      return -1;
+      return runServer("the webhook", async () => (await import("./serve.js")).serve(command.config));
   }
+}
+
+/**
+ * A server runs until SIGTERM or SIGINT and then exits 0; when it cannot start (a port that
+ * cannot be bound, say) or stop cleanly, it says why and exits 1. It exits explicitly: sockets and
+ * timers of its libraries must not keep a stopped server alive.
+ */
+async function runServer(name: string, run: () => Promise<void>): Promise<never> {
+  let code = 0;
+  try {
+    await run();
+  } catch (error) {
+    process.stderr.write(`error: ${name} stopped: ${describeError(error)}\n`);
+    code = 1;
+  }
+  process.exit(code);
 }
 
 main().then(
   (code) => {
-    // -1: a server is running; it exits on a signal.
-    if (code >= 0) process.exitCode = code;
+    process.exitCode = code;
   },
   (error: unknown) => {
     process.stderr.write(`error: ${describeError(error)}\n`);

@@ -1,21 +1,34 @@
 // Composition root of the secrets API: config → Kubernetes client → token reviews and store
-// writer → certificate → HTTPS and metrics; signals.
+// writer → app → HTTPS listener with its certificate → metrics port, all run by the shared
+// lifecycle.
 
 import { Counter } from "prom-client";
 import type { ApiConfig } from "./config.js";
 import { kubeClientFor } from "./kube/api-client.js";
+import { type Drainable, ServerLifecycle } from "./lifecycle/lifecycle.js";
+import { createLogger, describeError, type Logger } from "./lifecycle/logger.js";
 import { createSecretsApi } from "./secrets-api/app.js";
 import { StoreWriter } from "./secrets-api/store-writer.js";
 import { TokenReviewer } from "./secrets-api/token-review.js";
-import { CertifiedListener } from "./server/https-server.js";
-import { createLogger, describeError } from "./server/logger.js";
-import { createMetrics, createMetricsServer } from "./server/metrics.js";
-import type { LoadedCertificate } from "./server/tls-reloader.js";
-import { startServingCertificate } from "./serving-certificate.js";
+import { BodyBudget } from "./server/body-budget.js";
+import { createMetrics } from "./server/metrics.js";
+import { certifiedListener, SHUTDOWN_SIGNALS, startCertificate, startMetricsPort } from "./serving.js";
 
-export async function serveApi(config: ApiConfig): Promise<void> {
+/** Runs the secrets API until SIGTERM or SIGINT; rejects when it cannot start or stop cleanly. */
+export function serveApi(config: ApiConfig): Promise<void> {
   const logger = createLogger(config.logLevel);
-  const kube = kubeClientFor(config.kubeconfig);
+  const lifecycle = new ServerLifecycle({
+    shutdownDelayMs: config.shutdownDelayMs,
+    drainTimeoutMs: config.drainTimeoutMs,
+    logger,
+    signals: SHUTDOWN_SIGNALS,
+  });
+  return lifecycle.run(() => startApi(config, logger, lifecycle));
+}
+
+async function startApi(config: ApiConfig, logger: Logger, lifecycle: ServerLifecycle): Promise<Drainable> {
+  const kube = kubeClientFor(config.kubeconfig, config.inCluster);
+  lifecycle.onStop("Kubernetes client", () => kube.close());
   const metrics = createMetrics(undefined);
   const requests = new Counter({
     name: "apolo_secrets_api_requests_total",
@@ -24,17 +37,12 @@ export async function serveApi(config: ApiConfig): Promise<void> {
     registers: [metrics.registry],
   });
   const reviewer = new TokenReviewer(kube);
-  let shuttingDown = false;
-  let certificate: LoadedCertificate | undefined;
-  const readiness = () => [
-    ...(certificate ? [] : ["certificate not loaded"]),
-    ...(shuttingDown ? ["shutting down"] : []),
-  ];
   const app = createSecretsApi({
     review: (token) => reviewer.review(token),
     mapping: { usernamePrefix: config.usernamePrefix },
     store: new StoreWriter(kube, config.namespace),
-    readiness,
+    readiness: lifecycle.readiness,
+    bodyBudget: new BodyBudget(config.maxInflightBodyBytes),
     log: {
       request: (fields) => {
         requests.inc({ method: fields.method, route: fields.route, status: String(fields.status) });
@@ -43,37 +51,16 @@ export async function serveApi(config: ApiConfig): Promise<void> {
       error: (message, error) => logger.error(message, { error: describeError(error) }),
     },
   });
-
-  const server = new CertifiedListener(
-    app,
-    { host: config.bindAddress, port: config.port, keepAliveTimeoutMs: config.keepAliveTimeoutMs },
-    (port) => logger.info("secrets API serving", { port, namespace: config.namespace }),
-  );
-  const stopCertificates = await startServingCertificate(config, kube, logger, metrics, (loaded) => {
-    certificate = loaded;
-    server.use({ cert: loaded.cert, key: loaded.key });
-  });
-
-  const metricsServer = config.metricsPort > 0 ? createMetricsServer(metrics.registry, readiness) : undefined;
-  if (metricsServer) {
-    await new Promise<void>((resolve, reject) => {
-      metricsServer.once("error", reject);
-      metricsServer.listen(config.metricsPort, config.bindAddress, () => resolve());
-    });
-  }
-
-  const shutdown = async (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    logger.info("shutting down: not ready, still answering", { signal, delayMs: config.shutdownDelayMs });
-    await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
-    await server.drain(config.drainTimeoutMs);
-    await stopCertificates();
-    metricsServer?.close();
-    kube.close();
-    logger.info("stopped");
-    process.exit(0);
+  const https = {
+    host: config.bindAddress,
+    port: config.port,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    maxConnections: config.maxConnections,
   };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  const listener = certifiedListener(app, https, lifecycle, (port) =>
+    logger.info("secrets API serving", { port, namespace: config.namespace }),
+  );
+  await startCertificate(config, kube, logger, metrics, lifecycle, listener);
+  await startMetricsPort(config, metrics.registry, lifecycle, logger);
+  return listener;
 }

@@ -1,32 +1,55 @@
-// Composition root of the server: config → store cache → certificate source (files or a Secret,
-// optionally managed) → HTTPS and metrics; signals. Loaded only by `serve`, so the offline command
+// Composition root of the webhook: config → Kubernetes client → store cache → review handler and
+// app → HTTPS listener with its certificate (files or a Secret, optionally managed) and client CA
+// → metrics port, all run by the shared lifecycle. Loaded only by `serve`, so the offline command
 // starts without the Kubernetes client.
 
-import type { ServeConfig } from "./config.js";
-import type { Policy } from "./core/policy.js";
-import { kubeClientFor } from "./kube/api-client.js";
+import { ClientCaReloader } from "./certs/client-ca.js";
+import { policyOf, type ServeConfig } from "./config.js";
+import { type KubeClient, kubeClientFor } from "./kube/api-client.js";
 import { StoreCache } from "./kube/store-cache.js";
+import { type Drainable, ServerLifecycle } from "./lifecycle/lifecycle.js";
+import { createLogger, describeError, type Logger } from "./lifecycle/logger.js";
 import { createApp } from "./server/app.js";
 import { BodyBudget } from "./server/body-budget.js";
-import { ClientCaReloader } from "./server/client-ca.js";
-import { CertifiedListener } from "./server/https-server.js";
-import { createLogger, describeError, type Logger } from "./server/logger.js";
-import { createMetrics, createMetricsServer } from "./server/metrics.js";
+import type { CertifiedListener } from "./server/https-server.js";
+import { createMetrics, type WebhookMetrics } from "./server/metrics.js";
 import { createReviewHandler } from "./server/review-handler.js";
-import type { LoadedCertificate } from "./server/tls-reloader.js";
-import { startServingCertificate } from "./serving-certificate.js";
+import { certifiedListener, SHUTDOWN_SIGNALS, startCertificate, startMetricsPort } from "./serving.js";
 
-export async function serve(config: ServeConfig): Promise<void> {
+/** Runs the webhook until SIGTERM or SIGINT; rejects when it cannot start or stop cleanly. */
+export function serve(config: ServeConfig): Promise<void> {
   const logger = createLogger(config.logLevel);
-  const policy: Policy = {
-    scope: config.scope,
-    clusterName: config.clusterName,
-    trustedUsers: new Set(config.trustedUsers),
-    trustedGroups: new Set(config.trustedGroups),
-  };
-  const kube = kubeClientFor(config.kubeconfig);
+  const lifecycle = new ServerLifecycle({
+    shutdownDelayMs: config.shutdownDelayMs,
+    drainTimeoutMs: config.drainTimeoutMs,
+    logger,
+    signals: SHUTDOWN_SIGNALS,
+  });
+  return lifecycle.run(() => startWebhook(config, logger, lifecycle));
+}
 
-  const cache = new StoreCache(kube, {
+async function startWebhook(
+  config: ServeConfig,
+  logger: Logger,
+  lifecycle: ServerLifecycle,
+): Promise<Drainable> {
+  const kube = kubeClientFor(config.kubeconfig, config.inCluster);
+  lifecycle.onStop("Kubernetes client", () => kube.close());
+  const cache = storeCache(config, kube, logger);
+  const bodyBudget = new BodyBudget(config.maxInflightBodyBytes);
+  const metrics = createMetrics(cache, bodyBudget);
+  const listener = webhookListener(config, logger, lifecycle, metrics, cache, bodyBudget);
+  await startCertificate(config, kube, logger, metrics, lifecycle, listener);
+  await startClientCa(config, logger, lifecycle, listener);
+  lifecycle.requireReady("store cache not synced", () => cache.synced);
+  cache.start();
+  lifecycle.onStop("store cache", () => cache.stop());
+  await startMetricsPort(config, metrics.registry, lifecycle, logger);
+  return listener;
+}
+
+function storeCache(config: ServeConfig, kube: KubeClient, logger: Logger): StoreCache {
+  return new StoreCache(kube, {
     namespaces: config.namespaces,
     labelSelectors: config.secretLabelSelectors,
     lookupTimeoutMs: config.lookupTimeoutMs,
@@ -40,87 +63,46 @@ export async function serve(config: ServeConfig): Promise<void> {
       else logger.info(`store cache ${event.kind}`, event);
     },
   });
-  const bodyBudget = new BodyBudget(config.maxInflightBodyBytes);
-  const metrics = createMetrics(cache, bodyBudget);
+}
 
-  let shuttingDown = false;
-  let certificate: LoadedCertificate | undefined;
-  let clientCaLoaded = config.clientCaFile === undefined;
-  const readiness = () => [
-    ...(certificate ? [] : ["certificate not loaded"]),
-    ...(clientCaLoaded ? [] : ["client CA not loaded"]),
-    ...(cache.synced ? [] : ["store cache not synced"]),
-    ...(shuttingDown ? ["shutting down"] : []),
-  ];
+/** The app behind HTTPS: it starts listening with the first certificate (and client CA). */
+function webhookListener(
+  config: ServeConfig,
+  logger: Logger,
+  lifecycle: ServerLifecycle,
+  metrics: WebhookMetrics,
+  cache: StoreCache,
+  bodyBudget: BodyBudget,
+): CertifiedListener {
   const app = createApp({
     handleReview: createReviewHandler({
-      policy,
+      policy: policyOf(config),
       index: cache,
       refresh: (ns, store) => cache.refresh(ns, store),
       logger,
       metrics,
     }),
-    readiness,
+    readiness: lifecycle.readiness,
     maxBodyBytes: config.maxBodyBytes,
     bodyBudget,
     onBusy: () => metrics.inflightRefusals.inc(),
   });
-
-  // HTTPS starts listening with the first certificate; until then the pod is alive, not ready.
-  const server = new CertifiedListener(
-    app,
-    {
-      host: config.bindAddress,
-      port: config.port,
-      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-      clientAuth: config.clientCaFile ? { allowedNames: config.clientAllowedNames } : undefined,
-      onRefused: (reason) => metrics.tlsRefusals.inc({ reason }),
-    },
-    (port) =>
-      logger.info("webhook serving", {
-        port,
-        scope: config.scope,
-        namespaces: config.namespaces.join(",") || "*",
-        clientAuth: config.clientCaFile ? "required" : "off",
-      }),
+  const https = {
+    host: config.bindAddress,
+    port: config.port,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    maxConnections: config.maxConnections,
+    clientAuth: config.clientCaFile ? { allowedNames: config.clientAllowedNames } : undefined,
+    onRefused: (reason: "handshake" | "client-name") => metrics.tlsRefusals.inc({ reason }),
+  };
+  return certifiedListener(app, https, lifecycle, (port) =>
+    logger.info("webhook serving", {
+      port,
+      scope: config.scope,
+      namespaces: config.namespaces.join(",") || "*",
+      clientAuth: config.clientCaFile ? "required" : "off",
+    }),
   );
-  const stopClientCa = await startClientCa(config, logger, (ca) => {
-    clientCaLoaded = true;
-    server.trustClients(ca);
-  });
-  const useCertificate = (loaded: LoadedCertificate) => {
-    certificate = loaded;
-    server.use({ cert: loaded.cert, key: loaded.key });
-  };
-  const stopCertificates = await startServingCertificate(config, kube, logger, metrics, useCertificate);
-
-  const metricsServer = config.metricsPort > 0 ? createMetricsServer(metrics.registry, readiness) : undefined;
-  cache.start();
-  if (metricsServer) {
-    await new Promise<void>((resolve, reject) => {
-      metricsServer.once("error", reject);
-      metricsServer.listen(config.metricsPort, config.bindAddress, () => resolve());
-    });
-    logger.info("metrics serving", { port: config.metricsPort });
-  }
-
-  const shutdown = async (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    logger.info("shutting down: not ready, still answering", { signal, delayMs: config.shutdownDelayMs });
-    // A 503 from a webhook is a failed call, so keep answering until endpoints drop this pod.
-    await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
-    const inFlight = server.inFlight;
-    await server.drain(config.drainTimeoutMs);
-    await stopCertificates();
-    stopClientCa();
-    void cache.stop();
-    metricsServer?.close();
-    logger.info("stopped", { inFlightAtDrain: inFlight });
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
 /**
@@ -130,16 +112,20 @@ export async function serve(config: ServeConfig): Promise<void> {
 async function startClientCa(
   config: ServeConfig,
   logger: Logger,
-  use: (ca: Buffer) => void,
-): Promise<() => void> {
+  lifecycle: ServerLifecycle,
+  listener: CertifiedListener,
+): Promise<void> {
   const file = config.clientCaFile;
-  if (!file) return () => {};
+  if (!file) return;
+  let loaded = false;
+  lifecycle.requireReady("client CA not loaded", () => loaded);
   let lastProblem: string | undefined;
   const events = {
     onLoad: (ca: { pem: Buffer; count: number }) => {
       lastProblem = undefined;
+      loaded = true;
       logger.info("client CA loaded: client certificates required", { file, certificates: ca.count });
-      use(ca.pem);
+      listener.trustClients(ca.pem);
     },
     onReject: (error: unknown) => {
       const problem = describeError(error);
@@ -151,5 +137,5 @@ async function startClientCa(
   const reloader = new ClientCaReloader(file, config.tlsReloadIntervalMs, events);
   await reloader.load().catch(events.onReject);
   reloader.start();
-  return () => reloader.stop();
+  lifecycle.onStop("client CA reloader", () => reloader.stop());
 }

@@ -1,6 +1,7 @@
 // Narrows an untrusted AdmissionReview body to typed data, once, at the door.
 // Only fields this webhook reads are checked; a wrong shape there is a DecodeError naming the path.
 
+import { dropNulls } from "./drop-nulls.js";
 import {
   ADMISSION_API_VERSION,
   type AdmissionRequest,
@@ -137,6 +138,7 @@ function checkVolume(value: unknown, path: string): void {
 /** Checks the parts of a Pod the webhook reads; returns it typed. Throws ShapeError. */
 function checkPod(value: unknown, path: string): Pod {
   if (!isObject(value)) fail(path, "an object");
+  dropNulls(value);
   const metadata = value.metadata ?? {};
   if (!isObject(metadata)) fail(`${path}.metadata`, "an object");
   optionalString(metadata.name, `${path}.metadata.name`);
@@ -192,6 +194,47 @@ function checkGroupVersion(value: unknown, path: string, last: "kind" | "resourc
   return value;
 }
 
+/** The request's fields, checked and typed. Throws ShapeError. */
+function checkRequest(request: Json, uid: string): AdmissionRequest {
+  const kind = checkGroupVersion(request.kind, "request.kind", "kind");
+  const resource = checkGroupVersion(request.resource, "request.resource", "resource");
+  const operation = request.operation;
+  if (typeof operation !== "string" || !OPERATIONS.includes(operation)) {
+    fail("request.operation", `one of ${OPERATIONS.join(", ")}`);
+  }
+  const isPod = (kind.group ?? "") === "" && kind.kind === "Pod";
+  const object =
+    isPod && request.object !== undefined && request.object !== null
+      ? checkPod(request.object, "request.object")
+      : undefined;
+  // Only an update has a stored object; the ephemeral-containers update reads it (see core/ephemeral.ts).
+  const oldObject =
+    isPod && operation === "UPDATE" && request.oldObject !== undefined && request.oldObject !== null
+      ? checkPod(request.oldObject, "request.oldObject")
+      : undefined;
+  return {
+    uid,
+    kind: {
+      group: String(kind.group ?? ""),
+      version: String(kind.version ?? ""),
+      kind: String(kind.kind ?? ""),
+    },
+    resource: {
+      group: String(resource.group ?? ""),
+      version: String(resource.version ?? ""),
+      resource: String(resource.resource ?? ""),
+    },
+    subResource: optionalString(request.subResource, "request.subResource") ?? "",
+    name: optionalString(request.name, "request.name") ?? "",
+    namespace: optionalString(request.namespace, "request.namespace") ?? "",
+    operation: operation as Operation,
+    userInfo: checkUserInfo(request.userInfo ?? {}),
+    object,
+    ...(oldObject === undefined ? {} : { oldObject }),
+    dryRun: request.dryRun === true,
+  };
+}
+
 /** Decodes an AdmissionReview body. Pods are checked only when the request is about pods. */
 export function decodeReview(body: unknown): DecodedReview | DecodeError {
   const apiVersion =
@@ -209,41 +252,7 @@ export function decodeReview(body: unknown): DecodedReview | DecodeError {
   if (!request) return error("request is missing");
   if (!uid) return error("request.uid is missing");
   try {
-    const kind = checkGroupVersion(request.kind, "request.kind", "kind");
-    const resource = checkGroupVersion(request.resource, "request.resource", "resource");
-    const operation = request.operation;
-    if (typeof operation !== "string" || !OPERATIONS.includes(operation)) {
-      fail("request.operation", `one of ${OPERATIONS.join(", ")}`);
-    }
-    const isPod = (kind.group ?? "") === "" && kind.kind === "Pod";
-    const object =
-      isPod && request.object !== undefined && request.object !== null
-        ? checkPod(request.object, "request.object")
-        : undefined;
-    return {
-      kind: "review",
-      apiVersion,
-      request: {
-        uid,
-        kind: {
-          group: String(kind.group ?? ""),
-          version: String(kind.version ?? ""),
-          kind: String(kind.kind ?? ""),
-        },
-        resource: {
-          group: String(resource.group ?? ""),
-          version: String(resource.version ?? ""),
-          resource: String(resource.resource ?? ""),
-        },
-        subResource: optionalString(request.subResource, "request.subResource") ?? "",
-        name: optionalString(request.name, "request.name") ?? "",
-        namespace: optionalString(request.namespace, "request.namespace") ?? "",
-        operation: operation as Operation,
-        userInfo: checkUserInfo(request.userInfo ?? {}),
-        object,
-        dryRun: request.dryRun === true,
-      },
-    };
+    return { kind: "review", apiVersion, request: checkRequest(request, uid) };
   } catch (caught) {
     if (caught instanceof ShapeError) return error(caught.message);
     throw caught;

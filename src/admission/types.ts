@@ -34,6 +34,8 @@ export interface AdmissionRequest {
   operation: Operation;
   userInfo: UserInfo;
   object: Pod | undefined;
+  /** The stored pod, for an UPDATE. */
+  oldObject?: Pod;
   dryRun: boolean;
 }
 

@@ -3,6 +3,7 @@
 // and the caBundle of the webhook configuration. No leader election is needed.
 
 import { type KubeClient, KubeError } from "../kube/api-client.js";
+import { type Secret, secretPath, secretsPath } from "../kube/secrets.js";
 import {
   applyRotation,
   planRotation,
@@ -26,18 +27,6 @@ export type RotatorEvent =
   | { kind: "bundle-injected"; webhooks: number; cas: number }
   | { kind: "conflict" }
   | { kind: "error"; error: string };
-
-interface SecretObject {
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    resourceVersion?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  type?: string;
-  data?: Record<string, string>;
-}
 
 interface WebhookConfiguration {
   webhooks?: Array<{ name: string; clientConfig: { caBundle?: string } }>;
@@ -78,11 +67,10 @@ export class CertificateRotator {
   /** One pass: bring the Secret up to date, then the caBundle. */
   async reconcile(now = new Date()): Promise<void> {
     const { namespace, secretName, policy } = this.#options;
-    const collection = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
-    const path = `${collection}/${encodeURIComponent(secretName)}`;
-    let secret: SecretObject | undefined;
+    const path = secretPath(namespace, secretName);
+    let secret: Secret | undefined;
     try {
-      secret = await this.#api.request<SecretObject>("GET", path);
+      secret = await this.#api.request<Secret>("GET", path);
     } catch (error) {
       if (!(error instanceof KubeError && error.status === 404)) throw error;
     }
@@ -92,7 +80,7 @@ export class CertificateRotator {
     if (steps.length > 0) {
       const next = await applyRotation(state, steps, now, policy);
       const { data, annotations } = secretFromState(next);
-      const body: SecretObject = {
+      const body: Secret = {
         metadata: {
           name: secretName,
           namespace,
@@ -113,7 +101,7 @@ export class CertificateRotator {
       try {
         if (secret) await this.#api.request("PUT", path, { body });
         else
-          await this.#api.request("POST", collection, {
+          await this.#api.request("POST", secretsPath(namespace), {
             body: { apiVersion: "v1", kind: "Secret", ...body },
           });
       } catch (error) {

@@ -2,6 +2,7 @@
 // sync delay, and a pod can start before the Secret exists (it is simply not ready yet).
 
 import { type KubeClient, KubeError } from "../kube/api-client.js";
+import { type Secret, secretPath } from "../kube/secrets.js";
 
 export interface SecretCertificateEvents {
   onPair(cert: Buffer, key: Buffer): void;
@@ -47,11 +48,7 @@ export class SecretCertificateSource {
 
   async poll(): Promise<void> {
     try {
-      const path = `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/secrets/${encodeURIComponent(this.#name)}`;
-      const secret = await this.#api.request<{
-        metadata?: { resourceVersion?: string };
-        data?: Record<string, string>;
-      }>("GET", path);
+      const secret = await this.#api.request<Secret>("GET", secretPath(this.#namespace, this.#name));
       const version = secret.metadata?.resourceVersion;
       if (version !== undefined && version === this.#lastVersion) return;
       const cert = secret.data?.["tls.crt"];

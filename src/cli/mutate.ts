@@ -6,9 +6,8 @@ import fastJsonPatch from "fast-json-patch";
 import { parseAllDocuments } from "yaml";
 import { decodePod } from "../admission/decode.js";
 import type { AdmissionRequest } from "../admission/types.js";
-import type { MutateConfig } from "../config.js";
+import { type MutateConfig, policyOf } from "../config.js";
 import { admit } from "../core/admit.js";
-import type { Policy } from "../core/policy.js";
 import { MemorySecretIndex } from "../core/secret-index.js";
 
 export interface CliIo {
@@ -99,12 +98,7 @@ export async function runMutate(config: MutateConfig, io: CliIo): Promise<number
       index,
     );
 
-    const policy: Policy = {
-      scope: config.scope,
-      clusterName: config.clusterName,
-      trustedUsers: new Set(config.trustedUsers),
-      trustedGroups: new Set(config.trustedGroups),
-    };
+    const policy = policyOf(config);
     const request: AdmissionRequest = {
       uid: "offline",
       kind: { group: "", version: "v1", kind: "Pod" },

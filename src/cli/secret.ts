@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { homedir } from "node:os";
-import { parse as parseYaml } from "yaml";
 import { ConfigError, parseSecretCommand, type SecretCliConfig, secretCliHelp } from "../config.js";
+import { kubeconfigAccess } from "../kube/api-client.js";
 
 class CliError extends Error {
   constructor(
@@ -17,21 +17,14 @@ class CliError extends Error {
   }
 }
 
-/** The current kubeconfig user's bearer token, when it has one. */
-function kubeconfigToken(file: string | undefined): string | undefined {
-  const path = file ?? `${homedir()}/.kube/config`;
-  let config: {
-    "current-context"?: string;
-    contexts?: Array<{ name: string; context: { user: string } }>;
-    users?: Array<{ name: string; user: { token?: string } }>;
-  };
+/** The current kubeconfig user's bearer token, read by the kubeconfig reader the servers use. */
+function kubeconfigToken(file: string | undefined): { token: string } | { problem: string } {
   try {
-    config = parseYaml(readFileSync(path, "utf8")) as typeof config;
-  } catch {
-    return undefined;
+    const token = kubeconfigAccess(file ?? `${homedir()}/.kube/config`).token?.();
+    return token ? { token } : { problem: "its current user has no token" };
+  } catch (error) {
+    return { problem: error instanceof Error ? error.message : String(error) };
   }
-  const user = config.contexts?.find((c) => c.name === config["current-context"])?.context.user;
-  return config.users?.find((u) => u.name === user)?.user.token;
 }
 
 function call(
@@ -41,12 +34,13 @@ function call(
   body?: unknown,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
   if (!config.server) throw new CliError(3, "no server: pass --server URL or set APOLO_SECRETS_SERVER");
-  const token = config.token ?? kubeconfigToken(config.kubeconfig);
-  if (!token)
+  const fromKubeconfig = config.token ? { token: config.token } : kubeconfigToken(config.kubeconfig);
+  if ("problem" in fromKubeconfig)
     throw new CliError(
       3,
-      "no credentials: pass --token, set APOLO_SECRETS_TOKEN, or use a kubeconfig whose user has a token",
+      `no credentials: pass --token, set APOLO_SECRETS_TOKEN, or use a kubeconfig whose user has a token (kubeconfig: ${fromKubeconfig.problem})`,
     );
+  const { token } = fromKubeconfig;
   let ca: Buffer | undefined;
   if (config.caFile) {
     try {

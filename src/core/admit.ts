@@ -3,8 +3,11 @@
 
 import { denied, patched, type Verdict } from "../admission/respond.js";
 import type { AdmissionRequest } from "../admission/types.js";
+import { podAfterEphemeralUpdate } from "./ephemeral.js";
+import * as messages from "./messages.js";
 import { toJsonPatch } from "./patch.js";
 import { planInjection } from "./plan.js";
+import type { PlanMode } from "./pod-references.js";
 import type { Policy } from "./policy.js";
 import type { SecretIndex } from "./secret-index.js";
 
@@ -23,8 +26,16 @@ export interface AdmitOptions {
   checkSubmitter: boolean;
 }
 
-function isPodRequest(request: AdmissionRequest): boolean {
-  return request.resource.group === "" && request.resource.resource === "pods";
+/** What the plan looks at for this request; undefined when the webhook leaves it alone. */
+function modeOf(request: AdmissionRequest): PlanMode | undefined {
+  if (request.resource.group !== "" || request.resource.resource !== "pods") return undefined;
+  if (request.operation === "CREATE" && request.subResource === "") return "create";
+  if (request.operation === "UPDATE" && request.subResource === "ephemeralcontainers") return "ephemeral";
+  return undefined;
+}
+
+function outcome(verdict: Verdict, reason: string, fields: Partial<AdmissionOutcome> = {}): AdmissionOutcome {
+  return { verdict, reason, owner: fields.owner, missingIn: fields.missingIn };
 }
 
 export function admit(
@@ -33,47 +44,25 @@ export function admit(
   index: SecretIndex,
   options: AdmitOptions = { checkSubmitter: true },
 ): AdmissionOutcome {
-  const ignored = (reason: string): AdmissionOutcome => ({
-    verdict: patched([]),
-    reason,
-    owner: undefined,
-    missingIn: undefined,
-  });
-  if (!isPodRequest(request)) return ignored("ignored");
-  let mode: "create" | "ephemeral";
-  if (request.operation === "CREATE" && request.subResource === "") mode = "create";
-  else if (request.operation === "UPDATE" && request.subResource === "ephemeralcontainers")
-    mode = "ephemeral";
-  else return ignored("ignored");
-
-  const pod = request.object;
-  if (!pod) {
-    return {
-      verdict: denied(400, "the admission request carries no pod object"),
-      reason: "bad-request",
-      owner: undefined,
-      missingIn: undefined,
-    };
+  const mode = modeOf(request);
+  if (mode === undefined) return outcome(patched([]), "ignored");
+  const sent = request.object;
+  if (!sent) return outcome(denied(400, messages.noPodObject()), "bad-request");
+  if (mode === "ephemeral" && !request.oldObject) {
+    return outcome(denied(400, messages.noStoredPod()), "bad-request");
   }
+  const pod =
+    mode === "ephemeral" && request.oldObject ? podAfterEphemeralUpdate(request.oldObject, sent) : sent;
   const namespace = request.namespace || pod.metadata.namespace || "";
-  const result = planInjection(
-    { pod, namespace, mode, submitter: options.checkSubmitter ? request.userInfo : undefined },
-    policy,
-    index,
-  );
+  const submitter = options.checkSubmitter ? request.userInfo : undefined;
+  const result = planInjection({ pod, namespace, mode, submitter }, policy, index);
+  const owner = result.owner?.display;
   if (result.kind === "refusal") {
-    return {
-      verdict: denied(result.code, result.message),
-      reason: result.reason,
-      owner: result.owner?.display,
+    return outcome(denied(result.code, result.message), result.reason, {
+      owner,
       missingIn: result.missingIn,
-    };
+    });
   }
   const operations = toJsonPatch(result);
-  return {
-    verdict: patched(operations),
-    reason: operations.length > 0 ? "mutated" : "unchanged",
-    owner: result.owner?.display,
-    missingIn: undefined,
-  };
+  return outcome(patched(operations), operations.length > 0 ? "mutated" : "unchanged", { owner });
 }

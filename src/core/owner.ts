@@ -2,14 +2,10 @@
 // secrets, and whether a reference's owner path names that same owner.
 
 import { between, isDnsSubdomain } from "./charset.js";
-import { clip } from "./limits.js";
+import { LABEL_PREFIXES, ORG_LABEL, PROJECT_LABEL } from "./contract.js";
+import * as messages from "./messages.js";
 import type { Policy, Scope } from "./policy.js";
 import type { SecretRef } from "./reference.js";
-
-export const LABEL_PREFIXES = ["platform.apolo.us/", "platform.neuromation.io/"] as const;
-export const USER_LABEL = "platform.apolo.us/user";
-export const ORG_LABEL = "platform.apolo.us/org";
-export const PROJECT_LABEL = "platform.apolo.us/project";
 
 /** The job's owner. `id` is the store-name form ("/" written "--"); `display` is the slash form. */
 export interface Owner {
@@ -42,7 +38,12 @@ function labelValue(
   const differing = values.find((entry) => entry.value !== first.value);
   if (differing) {
     return {
-      conflict: `the labels ${first.key}='${clip(first.value ?? "")}' and ${differing.key}='${clip(differing.value ?? "")}' name different owners; set one, or both to the same value`,
+      conflict: messages.conflictingLabels(
+        first.key,
+        first.value ?? "",
+        differing.key,
+        differing.value ?? "",
+      ),
     };
   }
   return { value: first.value };
@@ -58,47 +59,48 @@ export function projectStoreName(org: string, project: string): string {
 
 /** Reads the owner from the pod's labels (never annotations: users can edit those freely). */
 export function readOwner(labels: Readonly<Record<string, string>>, scope: Scope): OwnerReading {
-  const invalid = (message: string): OwnerReading => ({ kind: "invalid", message });
-  if (scope === "user") {
-    const user = labelValue(labels, "user");
-    if (user.conflict) return invalid(user.conflict);
-    if (user.value === undefined) return { kind: "none" };
-    if (!isStorePart(user.value)) {
-      return invalid(
-        `the owner label ${USER_LABEL}='${clip(user.value)}' is not a valid owner name (lowercase letters, digits, '-', '.')`,
-      );
-    }
-    const store = userStoreName(user.value);
-    if (store.length > 253) return invalid(`the owner label ${USER_LABEL} is too long to name a store`);
-    return {
-      kind: "owner",
-      owner: { scope, id: user.value, display: user.value.replaceAll("--", "/"), store },
-    };
-  }
+  return scope === "user" ? readUserOwner(labels) : readProjectOwner(labels);
+}
+
+function invalid(message: string): OwnerReading {
+  return { kind: "invalid", message };
+}
+
+function readUserOwner(labels: Readonly<Record<string, string>>): OwnerReading {
+  const user = labelValue(labels, "user");
+  if (user.conflict) return invalid(user.conflict);
+  if (user.value === undefined) return { kind: "none" };
+  if (!isStorePart(user.value)) return invalid(messages.invalidUserLabel(user.value));
+  const store = userStoreName(user.value);
+  if (store.length > 253) return invalid(messages.userLabelTooLong());
+  return {
+    kind: "owner",
+    owner: { scope: "user", id: user.value, display: user.value.replaceAll("--", "/"), store },
+  };
+}
+
+function readProjectOwner(labels: Readonly<Record<string, string>>): OwnerReading {
   const org = labelValue(labels, "org");
   const project = labelValue(labels, "project");
   if (org.conflict) return invalid(org.conflict);
   if (project.conflict) return invalid(project.conflict);
   if (org.value === undefined && project.value === undefined) return { kind: "none" };
   if (org.value === undefined || project.value === undefined) {
-    return invalid(`a project job needs both labels ${ORG_LABEL} and ${PROJECT_LABEL}`);
+    return invalid(messages.projectNeedsBothLabels());
   }
   for (const [label, value] of [
     [ORG_LABEL, org.value],
     [PROJECT_LABEL, project.value],
   ] as const) {
-    if (!isStorePart(value) || value.includes("--")) {
-      return invalid(
-        `the label ${label}='${clip(value)}' is not a valid name (lowercase letters, digits, '-', '.')`,
-      );
-    }
+    if (!isStorePart(value) || value.includes("--"))
+      return invalid(messages.invalidProjectLabel(label, value));
   }
   const store = projectStoreName(org.value, project.value);
-  if (store.length > 253) return invalid("the org and project labels are too long to name a store");
+  if (store.length > 253) return invalid(messages.projectLabelsTooLong());
   return {
     kind: "owner",
     owner: {
-      scope,
+      scope: "project",
       id: `${org.value}--${project.value}`,
       display: `${org.value}/${project.value}`,
       org: org.value,
@@ -132,9 +134,7 @@ export function submitterProblem(
 ): string | undefined {
   if (policy.trustedUsers.has(identity.username)) return undefined;
   if (identity.groups.some((group) => policy.trustedGroups.has(group))) return undefined;
-  if (owner.scope === "user" && (identity.username === owner.display || identity.username === owner.id)) {
-    return undefined;
-  }
-  const ownerWord = owner.scope === "user" ? "owner" : "project";
-  return `'${clip(identity.username)}' may not submit a job for ${ownerWord} '${owner.display}': only the ${ownerWord === "owner" ? "owner" : "platform"} or a trusted submitter may create pods labelled for it`;
+  // Only the slash form: a user literally named 'a--b' is not the owner 'a/b' ('--' separates parts).
+  if (owner.scope === "user" && identity.username === owner.display) return undefined;
+  return messages.forgedOwner(identity.username, owner.scope, owner.display);
 }

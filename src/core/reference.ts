@@ -2,10 +2,10 @@
 // (project scope: `secret:/PROJECT/KEY`, `secret://CLUSTER/ORG/PROJECT/KEY`).
 
 import { isNamePart } from "./charset.js";
-import { clip, LIMITS } from "./limits.js";
+import { REFERENCE_PREFIX } from "./contract.js";
+import { LIMITS } from "./limits.js";
+import * as messages from "./messages.js";
 import type { Scope } from "./policy.js";
-
-export const REFERENCE_PREFIX = "secret:";
 
 export interface SecretRef {
   kind: "ref";
@@ -28,62 +28,54 @@ export function isValidSecretName(name: string): boolean {
   return isNamePart(name) && name !== "." && !name.startsWith("..");
 }
 
-export const SECRET_NAME_RULE =
-  "1 to 253 characters of letters, digits, '_', '.' and '-', not '.' and not starting with '..'";
-
-export function acceptedForms(scope: Scope): string {
-  return scope === "user"
-    ? "secret:KEY, secret:/OWNER/KEY or secret://CLUSTER/OWNER/KEY"
-    : "secret:KEY, secret:/PROJECT/KEY or secret://CLUSTER/ORG/PROJECT/KEY";
-}
-
 export function isReference(value: string): boolean {
   return value.startsWith(REFERENCE_PREFIX);
 }
 
 function segmentProblem(segment: string, what: string): string | undefined {
-  if (!isNamePart(segment) || segment === "." || segment === "..") {
-    return segment === "" ? `the ${what} is empty` : `the ${what} '${clip(segment)}' is not a valid name`;
-  }
+  if (!isNamePart(segment) || segment === "." || segment === "..") return messages.badSegment(what, segment);
   return undefined;
+}
+
+/** The reference's body (after the prefix) split into cluster, owner path and key, or a problem. */
+function splitBody(
+  body: string,
+  scope: Scope,
+): { cluster: string | undefined; ownerPath: string[]; key: string } | string {
+  let cluster: string | undefined;
+  let segments: string[];
+  if (body.startsWith("//")) {
+    segments = body.slice(2).split("/");
+    cluster = segments.shift() ?? "";
+    if (cluster === "") return messages.emptyClusterName();
+    const min = scope === "user" ? 2 : 3;
+    if (segments.length < min || (scope === "project" && segments.length !== 3))
+      return messages.expectedFullForm(scope);
+  } else if (body.startsWith("/")) {
+    segments = body.slice(1).split("/");
+    if (segments.length < 2 || (scope === "project" && segments.length !== 2)) {
+      return messages.expectedOwnerForm(scope);
+    }
+  } else {
+    if (body.includes("/")) return messages.slashInSecretName();
+    segments = [body];
+  }
+  const key = segments.pop() ?? "";
+  return { cluster, ownerPath: segments, key };
 }
 
 /** Parses one reference; the text must start with "secret:". */
 export function parseReference(text: string, scope: Scope): SecretRef | GrammarError {
   const error = (problem: string): GrammarError => ({ kind: "grammar-error", text, problem });
-  if (!isReference(text)) return error(`it does not start with '${REFERENCE_PREFIX}'`);
-  if (text.length > LIMITS.referenceChars) {
-    return error(
-      `it is ${text.length} characters long, more than the limit of ${LIMITS.referenceChars} for a reference`,
-    );
-  }
+  if (!isReference(text)) return error(messages.notAReference());
+  if (text.length > LIMITS.referenceChars) return error(messages.referenceTooLong(text.length));
   const body = text.slice(REFERENCE_PREFIX.length);
-  if (body === "") return error("the secret name is empty");
-
-  let cluster: string | undefined;
-  let segments: string[];
-  const ownerSegments = scope === "user" ? undefined : 1;
-  if (body.startsWith("//")) {
-    segments = body.slice(2).split("/");
-    cluster = segments.shift() ?? "";
-    if (cluster === "") return error("the cluster name is empty");
-    const expected = scope === "user" ? "secret://CLUSTER/OWNER/KEY" : "secret://CLUSTER/ORG/PROJECT/KEY";
-    const min = scope === "user" ? 2 : 3;
-    if (segments.length < min || (scope === "project" && segments.length !== 3))
-      return error(`expected ${expected}`);
-  } else if (body.startsWith("/")) {
-    segments = body.slice(1).split("/");
-    const expected = scope === "user" ? "secret:/OWNER/KEY" : "secret:/PROJECT/KEY";
-    if (segments.length < 2 || (ownerSegments !== undefined && segments.length !== ownerSegments + 1)) {
-      return error(`expected ${expected}`);
-    }
-  } else {
-    if (body.includes("/")) return error("a secret name cannot contain '/'");
-    segments = [body];
-  }
-  const key = segments.pop() ?? "";
+  if (body === "") return error(messages.emptySecretName());
+  const parts = splitBody(body, scope);
+  if (typeof parts === "string") return error(parts);
+  const { cluster, ownerPath, key } = parts;
   const ownerWord = scope === "user" ? "owner" : "project path";
-  for (const segment of segments) {
+  for (const segment of ownerPath) {
     const problem = segmentProblem(segment, ownerWord);
     if (problem) return error(problem);
   }
@@ -92,11 +84,7 @@ export function parseReference(text: string, scope: Scope): SecretRef | GrammarE
     if (problem) return error(problem);
   }
   if (!isValidSecretName(key)) {
-    return error(
-      key === ""
-        ? "the secret name is empty"
-        : `the secret name '${clip(key)}' breaks the rule: ${SECRET_NAME_RULE}`,
-    );
+    return error(key === "" ? messages.emptySecretName() : messages.secretNameBreaksRule(key));
   }
-  return { kind: "ref", text, ownerPath: segments, cluster, key };
+  return { kind: "ref", text, ownerPath, cluster, key };
 }

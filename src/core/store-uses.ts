@@ -3,6 +3,7 @@
 // owner's store by name, or hand it to a volume driver or image registry of their choosing.
 
 import { CONTAINER_FIELDS, type Pod, VOLUME_SECRET_NAMES } from "../admission/types.js";
+import { places } from "./messages.js";
 import { storeOwner } from "./owner.js";
 
 export interface StoreUse {
@@ -12,12 +13,6 @@ export interface StoreUse {
   /** The store's owner, slash form. */
   storeOwner: string;
 }
-
-const CONTAINER_WORDS = {
-  initContainers: "init container",
-  containers: "container",
-  ephemeralContainers: "ephemeral container",
-} as const;
 
 /**
  * Every Pod field that can name a Secret and that findStoreUses reads, as paths into the Pod
@@ -62,22 +57,20 @@ export function findStoreUses(pod: Pod): StoreUse[] {
   };
   for (const field of CONTAINER_FIELDS) {
     for (const container of pod.spec[field] ?? []) {
-      const of = `${CONTAINER_WORDS[field]} '${container.name}'`;
+      const of = places.container(field, container.name);
       for (const env of container.env ?? [])
-        note(env.valueFrom?.secretKeyRef?.name, `env ${env.name} of ${of}`);
-      for (const source of container.envFrom ?? []) note(source.secretRef?.name, `envFrom of ${of}`);
+        note(env.valueFrom?.secretKeyRef?.name, places.env(env.name, of));
+      for (const source of container.envFrom ?? []) note(source.secretRef?.name, places.envFrom(of));
     }
   }
   for (const volume of pod.spec.volumes ?? []) {
-    note(volume.secret?.secretName, `volume '${volume.name}'`);
+    note(volume.secret?.secretName, places.volume(volume.name));
     for (const source of volume.projected?.sources ?? [])
-      note(source.secret?.name, `projected volume '${volume.name}'`);
+      note(source.secret?.name, places.projectedVolume(volume.name));
     for (const { source, path, field } of VOLUME_SOURCES)
-      note(nameAt(volume[source], path), `volume '${volume.name}' (${field})`);
+      note(nameAt(volume[source], path), places.volumeSource(volume.name, field));
   }
   // The kubelet sends these credentials to whichever registry the pod's images name.
-  for (const ref of pod.spec.imagePullSecrets ?? []) note(ref.name, "imagePullSecrets");
+  for (const ref of pod.spec.imagePullSecrets ?? []) note(ref.name, places.imagePullSecrets());
   return uses;
 }
-
-export { CONTAINER_WORDS };

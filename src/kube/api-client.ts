@@ -45,11 +45,17 @@ function tokenFile(path: string): () => string {
   };
 }
 
-export function inClusterAccess(): KubeAccess {
-  const host = process.env.KUBERNETES_SERVICE_HOST;
-  const port = process.env.KUBERNETES_SERVICE_PORT ?? "443";
-  if (!host)
+/** The API server's Service as the kubelet announces it in every pod (KUBERNETES_SERVICE_HOST/PORT). */
+export interface InClusterService {
+  host: string;
+  port: string;
+}
+
+/** The in-cluster service account; config reads the Service's address from the environment. */
+export function inClusterAccess(service: InClusterService | undefined): KubeAccess {
+  if (!service)
     throw new Error("not running in a cluster (KUBERNETES_SERVICE_HOST is unset): pass --kubeconfig");
+  const { host, port } = service;
   return {
     server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
     ca: readFileSync(`${SERVICE_ACCOUNT}/ca.crt`),
@@ -114,8 +120,11 @@ export function kubeconfigAccess(file: string): KubeAccess {
 }
 
 /** The client of a server: from a kubeconfig file when given, else the in-cluster service account. */
-export function kubeClientFor(kubeconfig: string | undefined): KubeClient {
-  return new KubeClient(kubeconfig ? kubeconfigAccess(kubeconfig) : inClusterAccess());
+export function kubeClientFor(
+  kubeconfig: string | undefined,
+  inCluster: InClusterService | undefined,
+): KubeClient {
+  return new KubeClient(kubeconfig ? kubeconfigAccess(kubeconfig) : inClusterAccess(inCluster));
 }
 
 export interface RequestOptions {

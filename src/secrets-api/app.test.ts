@@ -64,7 +64,12 @@ function send(
 
 /** Waits for the log line of the last request (it is written when the response finishes). */
 async function lastLogged(count: number): Promise<Logged> {
-  for (let i = 0; i < 100 && logged.length < count; i++) await new Promise((r) => setTimeout(r, 5));
+  // A deadline, not a window: a loaded machine may take long, and a missing line still fails.
+  const deadline = Date.now() + 10_000;
+  while (logged.length < count) {
+    if (Date.now() > deadline) throw new Error(`log line ${count} was never written`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
   return logged[count - 1] as Logged;
 }
 

@@ -2,15 +2,12 @@
 // (names only), DELETE /api/v1/secrets/{key}. No route ever returns a value. Every caller is
 // authenticated with a bearer token and manages only its own store.
 
-import express, {
-  type ErrorRequestHandler,
-  type Express,
-  type NextFunction,
-  type Request,
-  type Response,
-} from "express";
-import { isValidSecretName, SECRET_NAME_RULE } from "../core/reference.js";
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from "express";
+import { SECRET_NAME_RULE } from "../core/messages.js";
+import { isValidSecretName } from "../core/reference.js";
+import { probeRoutes } from "../lifecycle/probes.js";
 import { isBase64 } from "./base64.js";
+import { type ByteBudget, bodyGate } from "./body-gate.js";
 import { excerpt } from "./excerpt.js";
 import { type OwnerMapping, ownerOf } from "./owner-mapping.js";
 import { methodLabel, routeLabel } from "./request-labels.js";
@@ -44,6 +41,8 @@ export interface SecretsApiOptions {
   store: StoreWriter;
   readiness: () => string[];
   log: ApiLog;
+  /** Bytes of request bodies held at once (--max-inflight-body-bytes); beyond it 429. */
+  bodyBudget?: ByteBudget | undefined;
 }
 
 interface Caller {
@@ -75,25 +74,31 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
   app.disable("x-powered-by");
   app.disable("etag");
 
-  app.get("/healthz", (_request, response) => {
-    response.type("text/plain").send("ok\n");
-  });
-  app.get("/readyz", (_request, response) => {
-    const waiting = options.readiness();
-    response
-      .status(waiting.length === 0 ? 200 : 503)
-      .type("text/plain")
-      .send(waiting.length === 0 ? "ok\n" : `not ready: ${waiting.join(", ")}\n`);
-  });
+  app.use(probeRoutes(options.readiness));
 
-  // One log line per request (but the probes): who, which route, which key name, the status.
-  // Never a value; never the raw path or method either, which are the caller's text and would
-  // make one metric series per distinct path: the route template or "unmatched" instead.
-  app.use((request, response, next) => {
+  app.use(requestLog(options.log));
+  const authenticate = authenticator(options.review, options.mapping);
+  app.get(LIST_ROUTE, authenticate, listSecrets(options.store));
+  const gate = bodyGate(options.bodyBudget, MAX_BODY_BYTES);
+  app.post(LIST_ROUTE, authenticate, gate, express.json({ limit: MAX_BODY_BYTES }), putSecret(options.store));
+  app.delete(KEY_ROUTE, authenticate, deleteSecret(options.store));
+  app.get(KEY_ROUTE, authenticate, refuseRead);
+  app.use(notFound);
+  app.use(errorHandler(options.log));
+  return app;
+}
+
+/**
+ * One log line per request (but the probes, routed before it): who, which route, which key name,
+ * the status. Never a value; never the raw path or method either, which are the caller's text and
+ * would make one metric series per distinct path: the route template or "unmatched" instead.
+ */
+function requestLog(log: ApiLog): RequestHandler {
+  return (request, response, next) => {
     const started = performance.now();
     response.on("finish", () => {
       const who = response.locals.caller as Caller | undefined;
-      options.log.request({
+      log.request({
         method: methodLabel(request.method),
         route: routeLabel(request.route?.path, [LIST_ROUTE, KEY_ROUTE]),
         status: response.statusCode,
@@ -104,22 +109,25 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
       });
     });
     next();
-  });
+  };
+}
 
-  // Runs first on every API route, so nothing of an unauthenticated request is read (its body
-  // included) beyond the headers.
-  const authenticate = (request: Request, response: Response, next: NextFunction) => {
+/**
+ * Runs first on every API route, so nothing of an unauthenticated request is read (its body
+ * included) beyond the headers. Sets the caller, whose own store is the only one it manages.
+ */
+function authenticator(review: SecretsApiOptions["review"], mapping: OwnerMapping): RequestHandler {
+  return (request, response, next) => {
     const token = bearerToken(request.headers.authorization);
     if (!token) {
       next(new HttpError(401, "missing bearer token: send 'Authorization: Bearer <token>'"));
       return;
     }
-    options
-      .review(token)
+    review(token)
       .then(
         (identity) => {
           if (!identity) throw new HttpError(401, "the token was not accepted by the cluster: log in again");
-          const owner = ownerOf(identity.username, options.mapping);
+          const owner = ownerOf(identity.username, mapping);
           if (owner.kind === "refused") throw new HttpError(403, owner.message);
           response.locals.caller = {
             user: identity.username,
@@ -128,57 +136,81 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
           } satisfies Caller;
           next();
         },
-        (error: unknown) =>
+        (error: unknown) => {
+          if (!(error instanceof HttpError)) response.set("retry-after", "1");
           next(
             error instanceof HttpError
               ? error
               : new HttpError(503, "cannot check the token right now: try again"),
-          ),
+          );
+        },
       )
       .catch(next);
   };
+}
 
-  app.get(LIST_ROUTE, authenticate, (_request, response, next) => {
+/** GET /api/v1/secrets: the caller's key names. */
+function listSecrets(store: StoreWriter): RequestHandler {
+  return (_request, response, next) => {
     const who = caller(response);
-    options.store.list(who.storeId).then((keys) => {
+    store.list(who.storeId).then((keys) => {
       response.json({ owner: who.owner, secrets: keys.map((key) => ({ key })) });
     }, next);
-  });
+  };
+}
 
-  app.post(LIST_ROUTE, authenticate, express.json({ limit: MAX_BODY_BYTES }), (request, response, next) => {
+/** POST /api/v1/secrets: adds or overwrites one secret. */
+function putSecret(store: StoreWriter): RequestHandler {
+  return (request, response, next) => {
     const who = caller(response);
     const body = request.body as unknown;
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      next(new HttpError(400, 'the body must be a JSON object: {"key": "NAME", "value": "<base64>"}'));
-      return;
-    }
-    const key = ownField(body, "key");
-    const value = ownField(body, "value");
-    if (typeof key !== "string") {
-      next(new HttpError(400, `the body needs "key", the secret's name as a string: ${SECRET_NAME_RULE}`));
-      return;
-    }
-    if (!isValidSecretName(key)) {
-      next(new HttpError(400, `invalid secret name ${JSON.stringify(excerpt(key))}: ${SECRET_NAME_RULE}`));
+    const key = bodyKey(body);
+    if (key instanceof HttpError) {
+      next(key);
       return;
     }
     response.locals.key = key;
-    if (typeof value !== "string" || !isBase64(value)) {
-      next(
-        new HttpError(400, "value must be the secret's bytes in base64 (standard alphabet, with padding)"),
-      );
+    const value = bodyValue(body as object, key);
+    if (value instanceof HttpError) {
+      next(value);
       return;
     }
-    if (Buffer.byteLength(value, "base64") > MAX_VALUE_BYTES) {
-      next(new HttpError(413, `the value of '${key}' is larger than 1 MiB, the limit of a secret`));
-      return;
-    }
-    options.store.put(who.storeId, key, value).then(() => {
+    store.put(who.storeId, key, value).then(() => {
       response.status(201).json({ owner: who.owner, key });
     }, next);
-  });
+  };
+}
 
-  app.delete(KEY_ROUTE, authenticate, (request, response, next) => {
+/** The body's "key": a valid secret name, or the error saying what is wrong. */
+function bodyKey(body: unknown): string | HttpError {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return new HttpError(400, 'the body must be a JSON object: {"key": "NAME", "value": "<base64>"}');
+  }
+  const key = ownField(body, "key");
+  if (typeof key !== "string") {
+    return new HttpError(400, `the body needs "key", the secret's name as a string: ${SECRET_NAME_RULE}`);
+  }
+  if (!isValidSecretName(key)) {
+    return new HttpError(400, `invalid secret name ${JSON.stringify(excerpt(key))}: ${SECRET_NAME_RULE}`);
+  }
+  return key;
+}
+
+/** The body's "value": base64 of at most MAX_VALUE_BYTES, or the error saying what is wrong. */
+function bodyValue(body: object, key: string): string | HttpError {
+  const value = ownField(body, "value");
+  if (typeof value !== "string" || !isBase64(value)) {
+    return new HttpError(400, "value must be the secret's bytes in base64 (standard alphabet, with padding)");
+  }
+  if (Buffer.byteLength(value, "base64") > MAX_VALUE_BYTES) {
+    return new HttpError(413, `the value of '${key}' is larger than 1 MiB, the limit of a secret`);
+  }
+  return value;
+}
+
+/** DELETE /api/v1/secrets/{key}. */
+function deleteSecret(store: StoreWriter): RequestHandler {
+  return (request, response, next) => {
     const who = caller(response);
     const key = String(request.params.key);
     if (!isValidSecretName(key)) {
@@ -186,54 +218,55 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
       return;
     }
     response.locals.key = key;
-    options.store
+    store
       .remove(who.storeId, key)
       .then((removed) => {
         if (!removed) throw new HttpError(404, `you have no secret named '${key}'`);
         response.status(204).end();
       }, next)
       .catch(next);
-  });
-
-  // Values can never be read back, by design.
-  app.get(KEY_ROUTE, authenticate, (_request, _response, next) => {
-    next(new HttpError(405, "secret values cannot be read back; GET /api/v1/secrets lists the names"));
-  });
-
-  app.use((_request, _response, next) => {
-    next(new HttpError(404, "not found: the API serves /api/v1/secrets and /api/v1/secrets/{key}"));
-  });
-
-  const onError: ErrorRequestHandler = (error: unknown, _request, response, _next) => {
-    if (error instanceof HttpError) {
-      response.status(error.status).json({ error: error.message });
-      return;
-    }
-    if (error instanceof StoreFullError) {
-      response.status(413).json({ error: error.message });
-      return;
-    }
-    // The router could not decode a path parameter ("%zz"): the caller's mistake, not ours.
-    if (error instanceof URIError) {
-      response
-        .status(400)
-        .json({ error: "the path is not valid percent-encoding: encode the secret name as a URI component" });
-      return;
-    }
-    const type = typeof error === "object" && error !== null && "type" in error ? String(error.type) : "";
-    if (type === "entity.too.large") {
-      response.status(413).json({ error: "the request is larger than a 1 MiB secret allows" });
-    } else if (type === "entity.parse.failed") {
-      response
-        .status(400)
-        .json({ error: 'the body is not valid JSON: send {"key": "NAME", "value": "<base64>"}' });
-    } else {
-      options.log.error("secrets API request failed", error);
-      response
-        .status(500)
-        .json({ error: "internal error: nothing was changed unless the request says otherwise; try again" });
-    }
   };
-  app.use(onError);
-  return app;
+}
+
+/** GET /api/v1/secrets/{key}: values can never be read back, by design. */
+const refuseRead: RequestHandler = (_request, _response, next) => {
+  next(new HttpError(405, "secret values cannot be read back; GET /api/v1/secrets lists the names"));
+};
+
+const notFound: RequestHandler = (_request, _response, next) => {
+  next(new HttpError(404, "not found: the API serves /api/v1/secrets and /api/v1/secrets/{key}"));
+};
+
+/** The answer to an error a route passed on; undefined for an unexpected one. */
+function knownError(error: unknown): { status: number; message: string } | undefined {
+  if (error instanceof HttpError) return { status: error.status, message: error.message };
+  if (error instanceof StoreFullError) return { status: 413, message: error.message };
+  // The router could not decode a path parameter ("%zz"): the caller's mistake, not ours.
+  if (error instanceof URIError) {
+    return {
+      status: 400,
+      message: "the path is not valid percent-encoding: encode the secret name as a URI component",
+    };
+  }
+  const type = typeof error === "object" && error !== null && "type" in error ? String(error.type) : "";
+  if (type === "entity.too.large")
+    return { status: 413, message: "the request is larger than a 1 MiB secret allows" };
+  if (type === "entity.parse.failed") {
+    return { status: 400, message: 'the body is not valid JSON: send {"key": "NAME", "value": "<base64>"}' };
+  }
+  return undefined;
+}
+
+function errorHandler(log: ApiLog): ErrorRequestHandler {
+  return (error: unknown, _request, response, _next) => {
+    const known = knownError(error);
+    if (known) {
+      response.status(known.status).json({ error: known.message });
+      return;
+    }
+    log.error("secrets API request failed", error);
+    response
+      .status(500)
+      .json({ error: "internal error: nothing was changed unless the request says otherwise; try again" });
+  };
 }

@@ -6,6 +6,7 @@
 
 import { userStoreName } from "../core/owner.js";
 import { type KubeClient, KubeError } from "../kube/api-client.js";
+import { type Secret, secretPath, secretsPath } from "../kube/secrets.js";
 
 export const STORE_LABELS = {
   "app.kubernetes.io/managed-by": "apolo-secrets-api",
@@ -19,14 +20,6 @@ export type StoreWriterClient = Pick<KubeClient, "request">;
 /** The store would exceed what one Kubernetes Secret can hold (1 MiB of data in all). */
 export class StoreFullError extends Error {}
 
-interface SecretObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
-  type?: string;
-  data?: Record<string, string>;
-}
-
 export class StoreWriter {
   readonly #api: StoreWriterClient;
   readonly #namespace: string;
@@ -37,12 +30,12 @@ export class StoreWriter {
   }
 
   #path(storeId: string): string {
-    return `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/secrets/${encodeURIComponent(userStoreName(storeId))}`;
+    return secretPath(this.#namespace, userStoreName(storeId));
   }
 
-  async #read(storeId: string): Promise<SecretObject | undefined> {
+  async #read(storeId: string): Promise<Secret | undefined> {
     try {
-      return await this.#api.request<SecretObject>("GET", this.#path(storeId));
+      return await this.#api.request<Secret>("GET", this.#path(storeId));
     } catch (error) {
       if (error instanceof KubeError && error.status === 404) return undefined;
       throw error;
@@ -76,25 +69,21 @@ export class StoreWriter {
       const data: Record<string, string> = Object.fromEntries(edited);
       try {
         if (current) {
-          const body: SecretObject = {
+          const body: Secret = {
             ...current,
-            metadata: { ...current.metadata, labels: { ...current.metadata.labels, ...STORE_LABELS } },
+            metadata: { ...current.metadata, labels: { ...current.metadata?.labels, ...STORE_LABELS } },
             data,
           };
           await this.#api.request("PUT", this.#path(storeId), { body });
         } else {
-          const body: SecretObject = {
+          const body: Secret = {
             apiVersion: "v1",
             kind: "Secret",
             metadata: { name: userStoreName(storeId), namespace: this.#namespace, labels: STORE_LABELS },
             type: "Opaque",
             data,
           };
-          await this.#api.request(
-            "POST",
-            `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/secrets`,
-            { body },
-          );
+          await this.#api.request("POST", secretsPath(this.#namespace), { body });
         }
         return true;
       } catch (error) {
@@ -117,7 +106,7 @@ export class StoreWriter {
 }
 
 /** The own entries of a Secret's data (JSON.parse makes every key, "__proto__" too, an own property). */
-function dataOf(secret: SecretObject | undefined): Map<string, string> {
+function dataOf(secret: Secret | undefined): Map<string, string> {
   return new Map(Object.entries(secret?.data ?? {}));
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bearerToken } from "./token-review.js";
+import { bearerToken, TokenReviewer } from "./token-review.js";
 
 describe("bearerToken", () => {
   it("reads the token after the Bearer scheme, in any case, after spaces or tabs", () => {
@@ -33,5 +33,31 @@ describe("bearerToken", () => {
     expect(bearerToken(`Bearer ${" ".repeat(1_000_000)}`)).toBeUndefined();
     expect(bearerToken(`Bearer ${"a ".repeat(500_000)}`)).toBeUndefined();
     expect(bearerToken(`Bearer ${"a".repeat(1_000_000)}`)).toHaveLength(1_000_000);
+  });
+});
+
+describe("TokenReviewer", () => {
+  it("refuses reviews beyond its bound on those in flight, and accepts again once they end", async () => {
+    const pending: Array<() => void> = [];
+    let calls = 0;
+    const api = {
+      request: <T>() => {
+        calls++;
+        return new Promise<T>((resolve) => {
+          pending.push(() => resolve({ status: { authenticated: true, user: { username: "alice" } } } as T));
+        });
+      },
+    };
+    const reviewer = new TokenReviewer(api, 10_000, 2);
+    const first = reviewer.review("t1");
+    const second = reviewer.review("t2");
+    await expect(reviewer.review("t3")).rejects.toThrow("too many token reviews in flight");
+    expect(calls).toBe(2);
+    for (const release of pending.splice(0)) release();
+    expect(await first).toEqual({ username: "alice", groups: [] });
+    await second;
+    const third = reviewer.review("t3");
+    for (const release of pending.splice(0)) release();
+    expect(await third).toEqual({ username: "alice", groups: [] });
   });
 });

@@ -38,13 +38,18 @@ function isBlank(code: number): boolean {
 }
 
 export class TokenReviewer {
-  readonly #api: KubeClient;
+  readonly #api: Pick<KubeClient, "request">;
   readonly #ttlMs: number;
   readonly #cache = new Map<string, { identity: Identity | undefined; until: number }>();
+  // Each review in flight holds a request to the API server and its buffers: beyond this many,
+  // callers are told to retry (503) rather than queued without bound.
+  readonly #maxInFlight: number;
+  #inFlight = 0;
 
-  constructor(api: KubeClient, ttlMs = 10_000) {
+  constructor(api: Pick<KubeClient, "request">, ttlMs = 10_000, maxInFlight = 64) {
     this.#api = api;
     this.#ttlMs = ttlMs;
+    this.#maxInFlight = maxInFlight;
   }
 
   /** The identity behind a token, or undefined when the API server does not accept it. */
@@ -53,14 +58,16 @@ export class TokenReviewer {
     const now = Date.now();
     const cached = this.#cache.get(id);
     if (cached && cached.until > now) return cached.identity;
-    const answer = await this.#api.request<TokenReviewStatus>(
-      "POST",
-      "/apis/authentication.k8s.io/v1/tokenreviews",
-      {
+    if (this.#inFlight >= this.#maxInFlight) throw new Error("too many token reviews in flight");
+    this.#inFlight++;
+    const answer = await this.#api
+      .request<TokenReviewStatus>("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
         body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } },
         timeoutMs: 5_000,
-      },
-    );
+      })
+      .finally(() => {
+        this.#inFlight--;
+      });
     const user = answer.status?.user;
     const identity =
       answer.status?.authenticated && user?.username

@@ -2,13 +2,14 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler, type Express } from "express";
+import { probeRoutes, type Readiness } from "../lifecycle/probes.js";
 import type { BodyBudget } from "./body-budget.js";
 import type { ReviewHandler } from "./review-handler.js";
 
 export interface AppOptions {
   handleReview: ReviewHandler;
   /** Ready: certificate loaded, store cache synced, not shutting down. Returns the reasons when not. */
-  readiness: () => string[];
+  readiness: Readiness;
   maxBodyBytes: number;
   /** Bytes of review bodies held at once over all connections; beyond it requests get 429. */
   bodyBudget: BodyBudget;
@@ -83,18 +84,7 @@ function createExpressApp(options: AppOptions): Express {
   app.disable("x-powered-by");
   app.disable("etag");
 
-  app.get("/healthz", (_request, response) => {
-    response.type("text/plain").send("ok\n");
-  });
-  app.get("/readyz", (_request, response) => {
-    const waiting = options.readiness();
-    if (waiting.length === 0) response.type("text/plain").send("ok\n");
-    else
-      response
-        .status(503)
-        .type("text/plain")
-        .send(`not ready: ${waiting.join(", ")}\n`);
-  });
+  app.use(probeRoutes(options.readiness));
 
   app.use((_request, response) => {
     response
@@ -123,9 +113,9 @@ type BodyResult =
 
 /**
  * Reads a JSON body of at most `limit` bytes, holding no more than the budget allows. A declared
- * Content-Length (the API server always sends one) is reserved whole before any byte is read and
- * read into one buffer of that size; a chunked body reserves as its chunks arrive. What is
- * reserved is added to `lease`, which the caller releases.
+ * Content-Length over the limit is refused at once; otherwise bytes are reserved as they arrive,
+ * never from what a header announces (idle connections declaring large bodies would hold the
+ * whole budget). What is reserved is added to `lease`, which the caller releases.
  */
 function readJsonBody(
   request: IncomingMessage,
@@ -141,15 +131,6 @@ function readJsonBody(
     done({ kind: "too-large" });
     return;
   }
-  let buffer: Buffer | undefined;
-  if (declared !== undefined) {
-    if (!budget.tryReserve(declared)) {
-      done({ kind: "busy" });
-      return;
-    }
-    lease.bytes += declared;
-    buffer = Buffer.allocUnsafe(declared);
-  }
   const chunks: Buffer[] = [];
   let size = 0;
   let finished = false;
@@ -164,10 +145,7 @@ function readJsonBody(
       finish({ kind: "too-large" });
       return;
     }
-    if (buffer) {
-      // node's parser never delivers more than the declared length.
-      chunk.copy(buffer, size);
-    } else if (budget.tryReserve(chunk.length)) {
+    if (budget.tryReserve(chunk.length)) {
       lease.bytes += chunk.length;
       chunks.push(chunk);
     } else {
@@ -179,7 +157,7 @@ function readJsonBody(
   });
   request.on("end", () => {
     if (finished) return;
-    const bytes = buffer ? buffer.subarray(0, size) : Buffer.concat(chunks, size);
+    const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
     let value: unknown;
     try {
       value = JSON.parse(bytes.toString("utf8"));

@@ -4,8 +4,8 @@
 
 import type { RequestListener } from "node:http";
 import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
 import type { SecureContextOptions, TLSSocket } from "node:tls";
+import { listen } from "../lifecycle/listen.js";
 
 export interface HttpsOptions {
   host: string;
@@ -20,6 +20,8 @@ export interface HttpsOptions {
   clientAuth?: { allowedNames: readonly string[] } | undefined;
   /** Called for each connection refused: a failed handshake, or a client name not allowed. */
   onRefused?: (reason: "handshake" | "client-name") => void;
+  /** Open connections accepted at once (--max-connections); beyond it new ones are closed at once. */
+  maxConnections?: number | undefined;
 }
 
 /** The serving pair, plus the CA of client certificates when they are required. */
@@ -41,6 +43,8 @@ export class WebhookHttpsServer {
       {
         ...tls,
         minVersion: "TLSv1.2",
+        // An unfinished handshake holds memory; an honest client finishes in well under a second.
+        handshakeTimeout: 10_000,
         ...(clientAuth ? { requestCert: true, rejectUnauthorized: true } : {}),
       },
       app,
@@ -60,7 +64,9 @@ export class WebhookHttpsServer {
     this.#server.keepAliveTimeout = options.keepAliveTimeoutMs;
     // headersTimeout must exceed keepAliveTimeout, or idle sockets are cut while reused.
     this.#server.headersTimeout = options.keepAliveTimeoutMs + 5_000;
-    this.#server.requestTimeout = 60_000;
+    // Just above the API server's longest webhook timeout (30 s): a stalled body is cut soon after.
+    this.#server.requestTimeout = 35_000;
+    if (options.maxConnections !== undefined) this.#server.maxConnections = options.maxConnections;
     this.#server.on("request", (_request, response) => {
       this.#inFlight++;
       response.once("close", () => {
@@ -78,14 +84,9 @@ export class WebhookHttpsServer {
     this.#server.setSecureContext(tls);
   }
 
+  /** Resolves with the bound port; rejects "cannot listen on HOST:PORT: …". */
   start(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(this.#options.port, this.#options.host, () => {
-        this.#server.off("error", reject);
-        resolve((this.#server.address() as AddressInfo).port);
-      });
-    });
+    return listen(this.#server, this.#options.host, this.#options.port);
   }
 
   /** Stops accepting connections, lets in-flight requests finish (up to timeoutMs), then closes. */
@@ -110,21 +111,29 @@ export class WebhookHttpsServer {
 
 /**
  * A server that starts listening with the first certificate it is given and swaps certificates
- * after that: until a certificate exists the process is alive but serves no HTTPS.
+ * after that: until a certificate exists the process is alive but serves no HTTPS. A port that
+ * cannot be bound goes to `onError` (the lifecycle's `fail`), since no caller is waiting then.
  */
 export class CertifiedListener {
   readonly #app: RequestListener;
   readonly #options: HttpsOptions;
   readonly #onListening: (port: number) => void;
+  readonly #onError: (error: Error) => void;
   #server: WebhookHttpsServer | undefined;
   #listening: Promise<void> | undefined;
   #serving: { cert: Buffer; key: Buffer } | undefined;
   #clientCa: Buffer | undefined;
 
-  constructor(app: RequestListener, options: HttpsOptions, onListening: (port: number) => void) {
+  constructor(
+    app: RequestListener,
+    options: HttpsOptions,
+    onListening: (port: number) => void,
+    onError: (error: Error) => void,
+  ) {
     this.#app = app;
     this.#options = options;
     this.#onListening = onListening;
+    this.#onError = onError;
   }
 
   /** The serving pair: the first one starts the listener (once the client CA, if required, is in). */
@@ -152,11 +161,9 @@ export class CertifiedListener {
     const server = new WebhookHttpsServer(this.#app, tls, this.#options);
     this.#server = server;
     this.#listening = server.start().then(this.#onListening, (error: unknown) => {
-      // A port that cannot be bound is fatal: the process exits and its supervisor reports it.
-      process.stderr.write(
-        `error: cannot listen on ${this.#options.host}:${this.#options.port}: ${String(error)}\n`,
-      );
-      process.exit(1);
+      // Not listening: nothing to drain.
+      this.#server = undefined;
+      this.#onError(error instanceof Error ? error : new Error(String(error)));
     });
   }
 

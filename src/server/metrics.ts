@@ -2,6 +2,8 @@
 
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { listen } from "../lifecycle/listen.js";
+import { probeRoutes, type Readiness } from "../lifecycle/probes.js";
 
 /** What the metrics read from the store cache at scrape time. */
 export interface CacheStats {
@@ -30,128 +32,141 @@ const PREFIX = "apolo_secrets_webhook_";
 
 export function createMetrics(cache: CacheStats | undefined, bodyBudget?: BodyBudgetStats): WebhookMetrics {
   const registry = new Registry();
-  const admissions = new Counter({
-    name: `${PREFIX}admissions_total`,
-    help: "Admission reviews answered, by decision (allowed, denied, error) and reason.",
-    labelNames: ["decision", "reason"] as const,
-    registers: [registry],
-  });
-  const admissionDuration = new Histogram({
-    name: `${PREFIX}admission_duration_seconds`,
-    help: "Time from a decoded review to its answer, including any live store lookup.",
-    labelNames: ["decision"] as const,
-    // Sub-millisecond buckets: an in-memory admission takes tens of microseconds.
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
-  });
-  const liveLookups = new Counter({
-    name: `${PREFIX}live_lookups_total`,
-    help: "Live GETs of one store Secret after a cache miss, by result (found, absent, error, timeout).",
-    labelNames: ["result"] as const,
-    registers: [registry],
-  });
-  const tlsReloads = new Counter({
-    name: `${PREFIX}tls_reloads_total`,
-    help: "Serving certificate loads, by result: loaded, or rejected (each distinct problem counted once until a load succeeds).",
-    labelNames: ["result"] as const,
-    registers: [registry],
-  });
-  const certificateExpiry = new Gauge({
-    name: `${PREFIX}tls_certificate_expiry_timestamp_seconds`,
-    help: "Expiry (notAfter) of the serving certificate now in use, as a Unix timestamp.",
-    registers: [registry],
-  });
-  const inflightRefusals = new Counter({
-    name: `${PREFIX}inflight_limit_refusals_total`,
-    help: "Requests answered 429 because the bytes of review bodies in flight reached --max-inflight-body-bytes.",
-    registers: [registry],
-  });
-  const tlsRefusals = new Counter({
-    name: `${PREFIX}tls_refusals_total`,
-    help: "Connections refused on the HTTPS port: handshake (failed TLS handshake, e.g. no or an untrusted client certificate) or client-name (a certificate whose CN is not in --client-allowed-names).",
-    labelNames: ["reason"] as const,
-    registers: [registry],
-  });
-  if (bodyBudget) {
-    new Gauge({
-      name: `${PREFIX}inflight_body_bytes`,
-      help: "Bytes of review bodies reserved by requests in flight (bounded by --max-inflight-body-bytes).",
-      registers: [registry],
-      collect() {
-        this.set(bodyBudget.usedBytes);
-      },
-    });
-  }
-  if (cache) {
-    new Gauge({
-      name: `${PREFIX}store_cache_stores`,
-      help: "Store Secrets held in the cache (key names only).",
-      registers: [registry],
-      collect() {
-        this.set(cache.storeCount);
-      },
-    });
-    new Gauge({
-      name: `${PREFIX}store_cache_keys`,
-      help: "Secret key names held in the cache, over all stores.",
-      registers: [registry],
-      collect() {
-        this.set(cache.keyCount);
-      },
-    });
-    new Gauge({
-      name: `${PREFIX}store_cache_synced`,
-      help: "1 when the store cache has completed its first list of every watched namespace.",
-      registers: [registry],
-      collect() {
-        this.set(cache.synced ? 1 : 0);
-      },
-    });
-  }
+  if (bodyBudget) registerBodyBudgetGauge(registry, bodyBudget);
+  if (cache) registerCacheGauges(registry, cache);
+  return { registry, ...admissionMetrics(registry), ...tlsMetrics(registry) };
+}
+
+function admissionMetrics(
+  registry: Registry,
+): Pick<WebhookMetrics, "admissions" | "admissionDuration" | "liveLookups" | "inflightRefusals"> {
   return {
-    registry,
-    admissions,
-    admissionDuration,
-    liveLookups,
-    tlsReloads,
-    certificateExpiry,
-    inflightRefusals,
-    tlsRefusals,
+    admissions: new Counter({
+      name: `${PREFIX}admissions_total`,
+      help: "Admission reviews answered, by decision (allowed, denied, error) and reason.",
+      labelNames: ["decision", "reason"] as const,
+      registers: [registry],
+    }),
+    admissionDuration: new Histogram({
+      name: `${PREFIX}admission_duration_seconds`,
+      help: "Time from a decoded review to its answer, including any live store lookup.",
+      labelNames: ["decision"] as const,
+      // Sub-millisecond buckets: an in-memory admission takes tens of microseconds.
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    liveLookups: new Counter({
+      name: `${PREFIX}live_lookups_total`,
+      help: "Live GETs of one store Secret after a cache miss, by result (found, absent, error, timeout).",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+    inflightRefusals: new Counter({
+      name: `${PREFIX}inflight_limit_refusals_total`,
+      help: "Requests answered 429 because the bytes of review bodies in flight reached --max-inflight-body-bytes.",
+      registers: [registry],
+    }),
   };
+}
+
+function tlsMetrics(
+  registry: Registry,
+): Pick<WebhookMetrics, "tlsReloads" | "certificateExpiry" | "tlsRefusals"> {
+  return {
+    tlsReloads: new Counter({
+      name: `${PREFIX}tls_reloads_total`,
+      help: "Serving certificate loads, by result: loaded, or rejected (each distinct problem counted once until a load succeeds).",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+    certificateExpiry: new Gauge({
+      name: `${PREFIX}tls_certificate_expiry_timestamp_seconds`,
+      help: "Expiry (notAfter) of the serving certificate now in use, as a Unix timestamp.",
+      registers: [registry],
+    }),
+    tlsRefusals: new Counter({
+      name: `${PREFIX}tls_refusals_total`,
+      help: "Connections refused on the HTTPS port: handshake (failed TLS handshake, e.g. no or an untrusted client certificate) or client-name (a certificate whose CN is not in --client-allowed-names).",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+function registerBodyBudgetGauge(registry: Registry, bodyBudget: BodyBudgetStats): void {
+  new Gauge({
+    name: `${PREFIX}inflight_body_bytes`,
+    help: "Bytes of review bodies reserved by requests in flight (bounded by --max-inflight-body-bytes).",
+    registers: [registry],
+    collect() {
+      this.set(bodyBudget.usedBytes);
+    },
+  });
+}
+
+function registerCacheGauges(registry: Registry, cache: CacheStats): void {
+  new Gauge({
+    name: `${PREFIX}store_cache_stores`,
+    help: "Store Secrets held in the cache (key names only).",
+    registers: [registry],
+    collect() {
+      this.set(cache.storeCount);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}store_cache_keys`,
+    help: "Secret key names held in the cache, over all stores.",
+    registers: [registry],
+    collect() {
+      this.set(cache.keyCount);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}store_cache_synced`,
+    help: "1 when the store cache has completed its first list of every watched namespace.",
+    registers: [registry],
+    collect() {
+      this.set(cache.synced ? 1 : 0);
+    },
+  });
 }
 
 /**
  * The plain-HTTP port: /metrics, and /healthz and /readyz again so that probes work before the
  * serving certificate exists (a webhook whose certificate is still being issued is alive).
  */
-export function createMetricsServer(registry: Registry, readiness: () => string[] = () => []): Server {
-  return createServer((request, response) => {
-    const path = request.url?.split("?")[0];
-    if (request.method === "GET" && path === "/healthz") {
-      response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-      return;
-    }
-    if (request.method === "GET" && path === "/readyz") {
-      const waiting = readiness();
-      if (waiting.length === 0) response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-      else
-        response.writeHead(503, { "content-type": "text/plain" }).end(`not ready: ${waiting.join(", ")}\n`);
-      return;
-    }
-    if (request.method === "GET" && path === "/metrics") {
-      registry
-        .metrics()
-        .then((text) => {
-          response.writeHead(200, { "content-type": registry.contentType });
-          response.end(text);
-        })
-        .catch(() => {
-          response.writeHead(500).end();
-        });
-      return;
-    }
-    response
-      .writeHead(404, { "content-type": "text/plain" })
-      .end("not found: this port serves /metrics, /healthz and /readyz\n");
-  });
+export function createMetricsServer(registry: Registry, readiness: Readiness = () => []): Server {
+  const probes = probeRoutes(readiness);
+  return createServer((request, response) =>
+    probes(request, response, () => {
+      const path = request.url?.split("?")[0];
+      if (request.method === "GET" && path === "/metrics") {
+        registry
+          .metrics()
+          .then((text) => {
+            response.writeHead(200, { "content-type": registry.contentType });
+            response.end(text);
+          })
+          .catch(() => {
+            response.writeHead(500).end();
+          });
+        return;
+      }
+      response
+        .writeHead(404, { "content-type": "text/plain" })
+        .end("not found: this port serves /metrics, /healthz and /readyz\n");
+    }),
+  );
+}
+
+/** Creates the metrics port and listens; resolves with the server (close it to stop). */
+export async function startMetricsServer(
+  registry: Registry,
+  readiness: Readiness,
+  host: string,
+  port: number,
+): Promise<Server> {
+  const server = createMetricsServer(registry, readiness);
+  await listen(server, host, port);
+  return server;
 }

@@ -12,7 +12,7 @@ import { type AdmissionOutcome, admit } from "../core/admit.js";
 import { clip } from "../core/limits.js";
 import type { Policy } from "../core/policy.js";
 import type { SecretIndex } from "../core/secret-index.js";
-import { describeError, type Logger } from "./logger.js";
+import { describeError, type Logger } from "../lifecycle/logger.js";
 import type { WebhookMetrics } from "./metrics.js";
 
 /** A fresh read of one store Secret into the index, bounded in time by its implementation. */
@@ -45,87 +45,103 @@ const INTERNAL_ERROR =
 const LOGGED_NAME_CHARS = 253;
 
 export function createReviewHandler(deps: ReviewHandlerDeps): ReviewHandler {
-  const { policy, index, refresh, logger, metrics } = deps;
-
-  const decide = (request: AdmissionRequest): AdmissionOutcome => {
-    try {
-      return admit(request, policy, index);
-    } catch (error) {
-      logger.error("admission failed", { uid: request.uid, error: describeError(error) });
-      return {
-        verdict: denied(500, INTERNAL_ERROR),
-        reason: "internal-error",
-        owner: undefined,
-        missingIn: undefined,
-      };
-    }
-  };
-
-  const finish = (
-    apiVersion: string,
-    request: AdmissionRequest,
-    outcome: AdmissionOutcome,
-    lookup: string | undefined,
-    started: bigint,
-  ): HandledReview => {
-    const decision = outcome.verdict.allowed
-      ? "allowed"
-      : outcome.reason === "internal-error"
-        ? "error"
-        : "denied";
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics?.admissions.inc({ decision, reason: outcome.reason });
-    metrics?.admissionDuration.observe({ decision }, seconds);
-    logger.info("admission", {
-      uid: request.uid,
-      namespace: request.namespace,
-      // Names are validated by the API server only after admission: bound them in the log line.
-      pod:
-        clip(
-          request.object?.metadata.name || request.name || request.object?.metadata.generateName || "",
-          LOGGED_NAME_CHARS,
-        ) || undefined,
-      operation: request.operation,
-      subResource: request.subResource || undefined,
-      user: clip(request.userInfo.username, LOGGED_NAME_CHARS),
-      owner: outcome.owner,
-      decision,
-      reason: outcome.reason,
-      code: outcome.verdict.allowed ? undefined : outcome.verdict.code,
-      liveLookup: lookup,
-      dryRun: request.dryRun || undefined,
-      durationMs: Math.round(seconds * 1e6) / 1e3,
-    });
-    return {
-      status: 200,
-      body: completeReview(apiVersion || ADMISSION_API_VERSION, request.uid, outcome.verdict),
-    };
-  };
-
   return (body) => {
     const started = process.hrtime.bigint();
     const decoded = decodeReview(body);
-    if (decoded.kind === "decode-error") {
-      metrics?.admissions.inc({ decision: "error", reason: "bad-request" });
-      logger.warn("bad admission review", { uid: decoded.uid, error: decoded.message });
-      // The message may quote a field name of the body: keep it small.
-      const message = `Invalid AdmissionReview: ${clip(decoded.message, 1000)}`;
-      if (decoded.uid === undefined) return { status: 400, body: { error: message } };
-      return { status: 200, body: completeReview(decoded.apiVersion, decoded.uid, denied(400, message)) };
-    }
-    const { request, apiVersion } = decoded;
-    const outcome = decide(request);
-    if (!outcome.missingIn || !refresh) return finish(apiVersion, request, outcome, undefined, started);
+    if (decoded.kind === "decode-error") return answerUndecodable(deps, decoded);
+    const review = { apiVersion: decoded.apiVersion, request: decoded.request, started };
+    const outcome = decide(deps, review.request);
+    const refresh = deps.refresh;
+    if (!outcome.missingIn || !refresh) return finish(deps, review, outcome, undefined);
     // A secret added a moment ago may not have reached the watch yet: look once, then decide.
     return refresh(outcome.missingIn.namespace, outcome.missingIn.store).then(
       (lookup) => {
-        metrics?.liveLookups.inc({ result: lookup });
-        return finish(apiVersion, request, lookup === "found" ? decide(request) : outcome, lookup, started);
+        deps.metrics?.liveLookups.inc({ result: lookup });
+        return finish(deps, review, lookup === "found" ? decide(deps, review.request) : outcome, lookup);
       },
       () => {
-        metrics?.liveLookups.inc({ result: "error" });
-        return finish(apiVersion, request, outcome, "error", started);
+        deps.metrics?.liveLookups.inc({ result: "error" });
+        return finish(deps, review, outcome, "error");
       },
     );
   };
+}
+
+/** A decoded review on its way to an answer. */
+interface Review {
+  apiVersion: string;
+  request: AdmissionRequest;
+  /** process.hrtime.bigint() when the body was handed over. */
+  started: bigint;
+}
+
+/** A body that is not a review: 400, or a denial when it has a uid to answer to. */
+function answerUndecodable(
+  deps: ReviewHandlerDeps,
+  decoded: Extract<ReturnType<typeof decodeReview>, { kind: "decode-error" }>,
+): HandledReview {
+  deps.metrics?.admissions.inc({ decision: "error", reason: "bad-request" });
+  deps.logger.warn("bad admission review", { uid: decoded.uid, error: decoded.message });
+  // The message may quote a field name of the body: keep it small.
+  const message = `Invalid AdmissionReview: ${clip(decoded.message, 1000)}`;
+  if (decoded.uid === undefined) return { status: 400, body: { error: message } };
+  return { status: 200, body: completeReview(decoded.apiVersion, decoded.uid, denied(400, message)) };
+}
+
+/** The core's verdict; an unexpected error is a 500 denial (fail closed), logged. */
+function decide(deps: ReviewHandlerDeps, request: AdmissionRequest): AdmissionOutcome {
+  try {
+    return admit(request, deps.policy, deps.index);
+  } catch (error) {
+    deps.logger.error("admission failed", { uid: request.uid, error: describeError(error) });
+    return {
+      verdict: denied(500, INTERNAL_ERROR),
+      reason: "internal-error",
+      owner: undefined,
+      missingIn: undefined,
+    };
+  }
+}
+
+/** Counts, logs and completes the review. */
+function finish(
+  deps: ReviewHandlerDeps,
+  review: Review,
+  outcome: AdmissionOutcome,
+  lookup: string | undefined,
+): HandledReview {
+  const { request } = review;
+  const decision = outcome.verdict.allowed
+    ? "allowed"
+    : outcome.reason === "internal-error"
+      ? "error"
+      : "denied";
+  const seconds = Number(process.hrtime.bigint() - review.started) / 1e9;
+  deps.metrics?.admissions.inc({ decision, reason: outcome.reason });
+  deps.metrics?.admissionDuration.observe({ decision }, seconds);
+  deps.logger.info("admission", {
+    // A direct caller chooses uid, namespace and subresource too: bounded like the names.
+    uid: clip(request.uid, LOGGED_NAME_CHARS),
+    namespace: clip(request.namespace, LOGGED_NAME_CHARS),
+    // Names are validated by the API server only after admission: bound them in the log line.
+    pod: clip(podName(request), LOGGED_NAME_CHARS) || undefined,
+    operation: request.operation,
+    subResource: clip(request.subResource, LOGGED_NAME_CHARS) || undefined,
+    user: clip(request.userInfo.username, LOGGED_NAME_CHARS),
+    owner: outcome.owner === undefined ? undefined : clip(outcome.owner, LOGGED_NAME_CHARS),
+    decision,
+    reason: outcome.reason,
+    code: outcome.verdict.allowed ? undefined : outcome.verdict.code,
+    liveLookup: lookup,
+    dryRun: request.dryRun || undefined,
+    durationMs: Math.round(seconds * 1e6) / 1e3,
+  });
+  return {
+    status: 200,
+    body: completeReview(review.apiVersion || ADMISSION_API_VERSION, request.uid, outcome.verdict),
+  };
+}
+
+function podName(request: AdmissionRequest): string {
+  return request.object?.metadata.name || request.name || request.object?.metadata.generateName || "";
 }

@@ -304,6 +304,7 @@ describe("client certificates and memory (webhook.clientAuth, maxInflightBodyByt
     expect(container(m).env.find((e) => e.name === "NODE_OPTIONS")?.value).toBe(
       "--max-old-space-size=128 --max-semi-space-size=2",
     );
+    expect(env(m, "MAX_CONNECTIONS")).toBe("1000");
   });
 });
 
@@ -330,6 +331,12 @@ describe("the secrets API (api.enabled)", () => {
     expect(find(m, "ClusterRole", "asw-apolo-secrets-webhook-api-token-review").rules).toEqual([
       { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
     ]);
+    // Memory bounds like the webhook's: bodies in flight, connections and the V8 heap.
+    expect(Object.fromEntries((apiContainer?.env ?? []).map((e) => [e.name, e.value]))).toMatchObject({
+      APOLO_SECRETS_WEBHOOK_MAX_INFLIGHT_BODY_BYTES: "16777216",
+      APOLO_SECRETS_WEBHOOK_MAX_CONNECTIONS: "1000",
+      NODE_OPTIONS: "--max-old-space-size=128 --max-semi-space-size=2",
+    });
     expect(find(m, "Service", "asw-apolo-secrets-webhook-api")).toBeDefined();
     expect(render().some((x) => x.metadata.name.includes("-api"))).toBe(false);
   });
@@ -412,6 +419,8 @@ describe("values.schema.json", () => {
     [["webhook.timeoutSeconds=31"], /timeoutSeconds.*(maximum|less than or equal)/i],
     [["certificates.caValidity=1year"], /caValidity.*(pattern|does not match)/i],
     [["webhook.failurePolicy=Maybe"], /failurePolicy/],
+    // Ignore would let pods through unchecked whenever the webhook is down.
+    [["webhook.failurePolicy=Ignore"], /at '\/webhook\/failurePolicy': value must be 'Fail'/],
     [["webhook.namespaces={Bad_Name}"], /namespaces/],
     [["json:webhook.secretLabelSelectors=[]"], /secretLabelSelectors.*(minItems|at least 1)/i],
     [["webhook.secretLabelSelector=x"], /additional properties 'secretLabelSelector' not allowed/i],

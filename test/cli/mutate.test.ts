@@ -158,9 +158,9 @@ describe("apolo-secrets-webhook mutate", () => {
       [["--secrets", secrets], /--pod FILE is required/],
       [
         ["--pod", "x", "--secrets", secrets, "--scope", "team"],
-        /--scope must be 'user' or 'project', got 'team'/,
+        /--scope \(APOLO_SECRETS_WEBHOOK_SCOPE\) must be 'user' or 'project', got 'team'/,
       ],
-      [["--pod", "x", "--secrets", secrets, "--bogus"], /Unknown option '--bogus'/],
+      [["--pod", "x", "--secrets", secrets, "--bogus"], /unknown option '--bogus' \(see --help\)/],
     ];
     for (const [args, message] of cases) {
       const result = await mutate(args);

@@ -19,7 +19,11 @@ export interface SecretsApi {
   managed: Managed;
 }
 
-export async function startSecretsApi(plane: ControlPlane, namespace = API_NAMESPACE): Promise<SecretsApi> {
+export async function startSecretsApi(
+  plane: ControlPlane,
+  namespace = API_NAMESPACE,
+  env?: NodeJS.ProcessEnv,
+): Promise<SecretsApi> {
   const cert = issueCert(plane.ca, {
     name: "secrets-api",
     commonName: "secrets-api",
@@ -42,6 +46,7 @@ export async function startSecretsApi(plane: ControlPlane, namespace = API_NAMES
         `--username-prefix=${USERNAME_PREFIX}`,
         "--shutdown-delay-ms=0",
       ],
+      ...(env ? { env } : {}),
     });
     await waitForReadyz("secrets API ready", metricsPort, managed);
     return { url: `https://127.0.0.1:${port}`, metricsPort, caFile: plane.ca.certFile, managed };

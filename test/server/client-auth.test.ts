@@ -7,12 +7,12 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ClientCaReloader, checkClientCa } from "../../src/certs/client-ca.js";
 import { MemorySecretIndex } from "../../src/core/secret-index.js";
+import { createLogger } from "../../src/lifecycle/logger.js";
 import { createApp } from "../../src/server/app.js";
 import { BodyBudget } from "../../src/server/body-budget.js";
-import { ClientCaReloader, checkClientCa } from "../../src/server/client-ca.js";
 import { CertifiedListener } from "../../src/server/https-server.js";
-import { createLogger } from "../../src/server/logger.js";
 import { createMetrics } from "../../src/server/metrics.js";
 import { createReviewHandler } from "../../src/server/review-handler.js";
 import { createCa, issueCert, type TestCa } from "../support/certs.js";
@@ -52,8 +52,10 @@ async function startServer(options: { caFile: string; allowedNames?: string[] })
     bodyBudget: new BodyBudget(1024 * 1024),
   });
   let listening: (port: number) => void = () => {};
-  const started = new Promise<number>((resolve) => {
+  let failed: (error: Error) => void = () => {};
+  const started = new Promise<number>((resolve, reject) => {
     listening = resolve;
+    failed = reject;
   });
   const server = new CertifiedListener(
     app,
@@ -65,6 +67,7 @@ async function startServer(options: { caFile: string; allowedNames?: string[] })
       onRefused: (reason) => metrics.tlsRefusals.inc({ reason }),
     },
     (port) => listening(port),
+    (error) => failed(error),
   );
   server.use(serving);
   const reloader = new ClientCaReloader(options.caFile, 50, {

@@ -7,14 +7,14 @@ import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TlsReloader } from "../../src/certs/tls-reloader.js";
 import { MemorySecretIndex } from "../../src/core/secret-index.js";
+import { createLogger } from "../../src/lifecycle/logger.js";
 import { createApp } from "../../src/server/app.js";
 import { BodyBudget } from "../../src/server/body-budget.js";
 import { CertifiedListener } from "../../src/server/https-server.js";
-import { createLogger } from "../../src/server/logger.js";
-import { createMetrics, createMetricsServer } from "../../src/server/metrics.js";
+import { createMetrics } from "../../src/server/metrics.js";
 import { createReviewHandler, type ReviewHandler } from "../../src/server/review-handler.js";
-import { TlsReloader } from "../../src/server/tls-reloader.js";
 import { CASE_NAMESPACE, cases, type JsonObject } from "../cases/cases.js";
 import { createCa, issueCert, type TestCa } from "../support/certs.js";
 import { getText, postJson } from "../support/https-client.js";
@@ -26,6 +26,16 @@ interface Running {
   tls: TlsReloader;
   index: MemorySecretIndex;
   logLines: string[];
+  reloads: { loaded: number; rejected: number };
+}
+
+/** Resolves once `condition` holds; polls, and gives up (failing the test) after `ms`. */
+async function waitFor(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 let dir: string;
@@ -71,26 +81,36 @@ async function startServer(options: {
   // Composed as serve.ts composes it: the listener starts with the first certificate the reloader
   // loads and takes every later one.
   let listening: (port: number) => void = () => {};
-  const started = new Promise<number>((resolve) => {
+  let failed: (error: Error) => void = () => {};
+  const started = new Promise<number>((resolve, reject) => {
     listening = resolve;
+    failed = reject;
   });
   const server = new CertifiedListener(
     app,
     { host: "127.0.0.1", port: 0, keepAliveTimeoutMs: 120_000 },
     (port) => listening(port),
+    (error) => failed(error),
   );
+  // What the reloader did, so tests wait for its events instead of for time.
+  const reloads = { loaded: 0, rejected: 0 };
   const tls = new TlsReloader(options.certFile, options.keyFile, 50, {
-    onLoad: (c) => server.use({ cert: c.cert, key: c.key }),
-    onReject: () => {},
+    onLoad: (c) => {
+      reloads.loaded++;
+      server.use({ cert: c.cert, key: c.key });
+    },
+    onReject: () => {
+      reloads.rejected++;
+    },
   });
   await tls.load();
   const port = await started;
   tls.start();
-  return { url: `https://127.0.0.1:${port}`, server, tls, index, logLines, metrics };
+  return { url: `https://127.0.0.1:${port}`, server, tls, index, logLines, reloads };
 }
 
 const late = new Map<string, string[]>();
-let main: Running & { metrics: ReturnType<typeof createMetrics> };
+let main: Running;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "apolo-https-"));
@@ -243,7 +263,7 @@ describe("POST /mutate over HTTPS", () => {
     });
   });
 
-  it("serves /healthz and /readyz", async () => {
+  it("routes /healthz and /readyz (readiness from its real inputs: readiness.test.ts)", async () => {
     expect((await getText(`${main.url}/healthz`, ca1.pem)).status).toBe(200);
     expect((await getText(`${main.url}/readyz`, ca1.pem)).text).toBe("ok\n");
   });
@@ -283,22 +303,6 @@ describe("POST /mutate over HTTPS", () => {
     expect(all).not.toContain("hunter2-plaintext");
     expect(all).not.toContain("secretKeyRef");
   });
-
-  it("exposes admissions, latency and cache figures as Prometheus metrics", async () => {
-    const metricsServer = createMetricsServer(main.metrics.registry);
-    await new Promise<void>((resolve) => metricsServer.listen(0, "127.0.0.1", resolve));
-    const port = (metricsServer.address() as { port: number }).port;
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    metricsServer.close();
-    expect(text).toMatch(
-      /apolo_secrets_webhook_admissions_total\{decision="denied",reason="foreign-secret"\} [1-9]/,
-    );
-    expect(text).toContain(
-      'apolo_secrets_webhook_admission_duration_seconds_bucket{le="0.0001",decision="allowed"}',
-    );
-    expect(text).toMatch(/apolo_secrets_webhook_live_lookups_total\{result="found"\} 1/);
-    expect(text).toContain("apolo_secrets_webhook_store_cache_synced 1");
-  });
 });
 
 describe("certificate reload", () => {
@@ -319,56 +323,66 @@ describe("certificate reload", () => {
     copyFileSync(first.certFile, live.certFile);
     copyFileSync(first.keyFile, live.keyFile);
     const running = await startServer(live);
+    const oldPrint = fingerprintOf(first.certFile);
+    const newPrint = fingerprintOf(second.certFile);
     // During rotation the client trusts both CAs, as the caBundle does.
     const bundle = [ca1.pem, ca2.pem];
-    const fresh = new Agent({ keepAlive: false });
-    const kept = new Agent({ keepAlive: true, maxSockets: 2 });
+    // No TLS session resumption: a resumed session does not show the server's certificate.
+    const fresh = new Agent({ keepAlive: false, maxCachedSessions: 0 });
+    const kept = new Agent({ keepAlive: true, maxSockets: 2, maxCachedSessions: 0 });
     const pod = { metadata: {}, spec: { containers: [{ name: "c" }] } };
-    const seen = new Set<string>();
-    let failures = 0;
+    // Answers by the certificate that served them; every request is counted, none is timed.
+    const answered = new Map<string, number>();
+    const failures: string[] = [];
     let sent = 0;
-    const deadline = Date.now() + 5_000;
-    let swapped = false;
+    let stop = false;
     const worker = async (agent: Agent) => {
-      // Bounded: at most 400 requests per worker and 5 s in all.
-      for (let i = 0; i < 400 && Date.now() < deadline; i++) {
+      // Bounded in count; the swap below ends the loop long before.
+      for (let i = 0; i < 20_000 && !stop; i++) {
         try {
           const answer = await postJson(
             `${running.url}/mutate`,
             reviewFor(pod, `rot-${sent++}`, { username: "x", groups: [] }),
             { ca: bundle, agent },
           );
-          if (
-            answer.status !== 200 ||
-            (answer.body as { response: { allowed: boolean } }).response.allowed !== true
-          )
-            failures++;
-          if (answer.fingerprint) seen.add(answer.fingerprint);
-        } catch {
-          failures++;
+          const allowed = (answer.body as { response?: { allowed?: boolean } }).response?.allowed;
+          if (answer.status !== 200 || allowed !== true) failures.push(`${answer.status} ${answer.text}`);
+          const print = answer.fingerprint ?? "none";
+          answered.set(print, (answered.get(print) ?? 0) + 1);
+        } catch (error) {
+          failures.push(String(error));
         }
-        if (swapped && seen.has(fingerprintOf(second.certFile)) && i > 20) break;
       }
     };
-    const swap = (async () => {
-      await new Promise((r) => setTimeout(r, 300));
-      // Files are renamed into place one at a time: for a moment cert and key do not match.
-      copyFileSync(second.keyFile, `${live.keyFile}.tmp`);
-      copyFileSync(second.certFile, `${live.certFile}.tmp`);
-      renameSync(`${live.certFile}.tmp`, live.certFile);
-      await new Promise((r) => setTimeout(r, 120));
-      renameSync(`${live.keyFile}.tmp`, live.keyFile);
-      swapped = true;
-    })();
-    await Promise.all([worker(fresh), worker(fresh), worker(kept), swap]);
+    const count = (print: string) => answered.get(print) ?? 0;
+    const swap = async () => {
+      try {
+        await waitFor(() => count(oldPrint) >= 20, "answers with the first certificate");
+        // Files are renamed into place one at a time: for a moment cert and key do not match.
+        copyFileSync(second.keyFile, `${live.keyFile}.tmp`);
+        copyFileSync(second.certFile, `${live.certFile}.tmp`);
+        const rejectedBefore = running.reloads.rejected;
+        renameSync(`${live.certFile}.tmp`, live.certFile);
+        await waitFor(() => running.reloads.rejected > rejectedBefore, "the reloader to reject the odd pair");
+        // The old pair keeps serving while the files disagree.
+        const during = count(oldPrint);
+        await waitFor(() => count(oldPrint) >= during + 20, "answers while the files disagree");
+        renameSync(`${live.keyFile}.tmp`, live.keyFile);
+        await waitFor(() => count(newPrint) >= 20, "answers with the second certificate");
+      } finally {
+        stop = true;
+      }
+    };
+    await Promise.all([worker(fresh), worker(fresh), worker(kept), swap()]);
     running.tls.stop();
     await running.server.drain(1000);
     fresh.destroy();
     kept.destroy();
-    expect(failures).toBe(0);
-    expect(sent).toBeGreaterThan(20);
-    expect(seen).toContain(fingerprintOf(first.certFile));
-    expect(seen).toContain(fingerprintOf(second.certFile));
+    expect(failures).toEqual([]);
+    expect(count(oldPrint)).toBeGreaterThanOrEqual(40);
+    expect(count(newPrint)).toBeGreaterThanOrEqual(20);
+    expect([...answered.keys()].sort()).toEqual([oldPrint, newPrint].sort());
+    expect(running.reloads.loaded).toBe(2);
   });
 });
 
@@ -384,21 +398,37 @@ describe("draining", () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let arrived = 0;
     const running = await startServer({
       ...serving,
       handleReview: async () => {
+        arrived++;
         await gate;
         return { status: 200, body: { error: "slow answer" } };
       },
     });
-    const inFlight = postJson(`${running.url}/mutate`, {}, { ca: ca1.pem });
-    await new Promise((r) => setTimeout(r, 100));
+    let answered = false;
+    const inFlight = postJson(`${running.url}/mutate`, {}, { ca: ca1.pem }).finally(() => {
+      answered = true;
+    });
+    await waitFor(() => arrived === 1, "the request to reach the handler");
     expect(running.server.inFlight).toBe(1);
     const drained = running.server.drain(5_000);
-    await new Promise((r) => setTimeout(r, 100));
-    await expect(
-      postJson(`${running.url}/healthz`, undefined, { ca: ca1.pem, method: "GET" }),
-    ).rejects.toThrow();
+    // New connections are refused while the held request is still in flight.
+    const refusedWhileHeld = async () => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        try {
+          await postJson(`${running.url}/healthz`, undefined, { ca: ca1.pem, method: "GET" });
+        } catch (error) {
+          return String((error as { code?: string }).code ?? error);
+        }
+      }
+      return "still accepting connections after 10 s";
+    };
+    expect(await refusedWhileHeld()).toBe("ECONNREFUSED");
+    expect(answered).toBe(false);
+    expect(running.server.inFlight).toBe(1);
     release();
     const answer = await inFlight;
     expect(answer.status).toBe(200);

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { decodeReview } from "../../src/admission/decode.js";
 import { admit } from "../../src/core/admit.js";
 import { MemorySecretIndex, type SecretIndex } from "../../src/core/secret-index.js";
-import { createLogger } from "../../src/server/logger.js";
+import { createLogger } from "../../src/lifecycle/logger.js";
 import { createReviewHandler } from "../../src/server/review-handler.js";
 import { CASE_NAMESPACE, type JsonObject, jobPod, PLATFORM_USER } from "../cases/cases.js";
 import { casePolicy, reviewFor } from "../support/replay.js";

@@ -9,7 +9,7 @@ import { admit } from "../../src/core/admit.js";
 import { mountPathProblem, SECRET_VOLUMES_ANNOTATION } from "../../src/core/file-requests.js";
 import { LIMITS } from "../../src/core/limits.js";
 import { MemorySecretIndex } from "../../src/core/secret-index.js";
-import { createLogger } from "../../src/server/logger.js";
+import { createLogger } from "../../src/lifecycle/logger.js";
 import { createReviewHandler } from "../../src/server/review-handler.js";
 import { CASE_NAMESPACE, type JsonObject } from "../cases/cases.js";
 import { casePolicy, reviewFor } from "../support/replay.js";

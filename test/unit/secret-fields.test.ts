@@ -21,7 +21,11 @@ const ALICE = "user--alice--secrets";
 function ephemeralReview(pod: JsonObject): JsonObject {
   const review = reviewFor(pod, "uid-1", { username: PLATFORM_USER, groups: [] });
   const request = review.request as JsonObject;
-  return { ...review, request: { ...request, operation: "UPDATE", subResource: "ephemeralcontainers" } };
+  // The stored pod (oldObject) carries the owner and volumes; the sent one only its ephemeral containers.
+  return {
+    ...review,
+    request: { ...request, operation: "UPDATE", subResource: "ephemeralcontainers", oldObject: pod },
+  };
 }
 
 function reviewOf(sample: SecretFieldSample, pod: JsonObject): JsonObject {

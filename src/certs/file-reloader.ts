@@ -1,40 +1,9 @@
-// Serving certificate from files, reloaded when they change without a restart. Secret volumes
-// swap files by renaming a symlinked directory, which file watchers miss, so this polls
-// (cheap: two small reads) and also reacts to watch events for speed.
+// Files read and checked by a caller's function, reloaded when they change without a restart.
+// Secret volumes swap files by renaming a symlinked directory, which file watchers miss, so this
+// polls (cheap: a few small reads) and also reacts to watch events for speed.
 
-import { X509Certificate } from "node:crypto";
 import { type FSWatcher, watch as watchFs } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { createSecureContext } from "node:tls";
-
-export interface LoadedCertificate {
-  cert: Buffer;
-  key: Buffer;
-  notAfter: Date;
-}
-
-export interface TlsReloaderEvents {
-  onLoad(certificate: LoadedCertificate): void;
-  onReject(error: unknown): void;
-}
-
-/** Checks a certificate/key pair; throws with a clear message when they do not form one. */
-export function checkCertificatePair(cert: Buffer, key: Buffer, source: string): LoadedCertificate {
-  try {
-    createSecureContext({ cert, key });
-  } catch (error) {
-    throw new Error(`the certificate and key from ${source} do not form a usable pair: ${String(error)}`);
-  }
-  const notAfter = new Date(new X509Certificate(cert).validTo);
-  return { cert, key, notAfter };
-}
-
-/** Reads and checks a certificate/key pair from files. */
-export async function readCertificate(certFile: string, keyFile: string): Promise<LoadedCertificate> {
-  const [cert, key] = await Promise.all([readFile(certFile), readFile(keyFile)]);
-  return checkCertificatePair(cert, key, `${certFile} and ${keyFile}`);
-}
 
 export interface FileReloaderEvents<T> {
   onLoad(value: T): void;
@@ -111,17 +80,5 @@ export class FileReloader<T> {
     } finally {
       this.#checking = false;
     }
-  }
-}
-
-export class TlsReloader extends FileReloader<LoadedCertificate> {
-  constructor(certFile: string, keyFile: string, intervalMs: number, events: TlsReloaderEvents) {
-    super(
-      [certFile, keyFile],
-      () => readCertificate(certFile, keyFile),
-      (a, b) => a.cert.equals(b.cert) && a.key.equals(b.key),
-      intervalMs,
-      events,
-    );
   }
 }

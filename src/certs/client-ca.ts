@@ -4,7 +4,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createSecureContext } from "node:tls";
-import { FileReloader, type FileReloaderEvents } from "./tls-reloader.js";
+import { FileReloader, type FileReloaderEvents } from "./file-reloader.js";
 
 const BEGIN = "-----BEGIN CERTIFICATE-----";
 const END = "-----END CERTIFICATE-----";
