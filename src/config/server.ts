@@ -3,24 +3,15 @@
 // process issues and rotates). Every value is checked whether or not certificates are managed;
 // the rules between them apply when they are.
 
+import type { ManagedCertificates } from "../certs/serving-certificate.js";
 import type { InClusterService } from "../kube/api-client.js";
 import type { LogLevel } from "../lifecycle/logger.js";
 import { bindAddressOf, ConfigError, dnsNamesOf, ipAddressesOf, logLevelOf, secretRefOf } from "./checks.js";
 import type { CERTIFICATE_OPTIONS, FlagOf, SERVER_OPTIONS } from "./options.js";
 import type { Env, Options } from "./reader.js";
 
-/** The webhook's own CA and serving certificate, managed in --tls-secret. */
-export interface CertificateManagement {
-  webhookConfigurationName: string;
-  dnsNames: readonly string[];
-  ipAddresses: readonly string[];
-  caValidityMs: number;
-  caRenewBeforeMs: number;
-  certificateValidityMs: number;
-  certificateRenewBeforeMs: number;
-  caOverlapMs: number;
-  checkIntervalMs: number;
-}
+/** The webhook's own CA and serving certificate, managed in --tls-secret (the certs/ shape). */
+export type CertificateManagement = ManagedCertificates;
 
 export interface ServingCertificateSettings {
   tlsCertFile: string;
