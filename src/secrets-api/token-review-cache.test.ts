@@ -86,6 +86,27 @@ describe("the TokenReview cache", () => {
     expect(asked).toHaveLength(2);
   });
 
+  it("shares one review between concurrent calls with the same token", async () => {
+    const { api, asked } = reviewApi();
+    const reviewer = new TokenReviewer(api);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => reviewer.review("user:alice")));
+    expect(answers.every((answer) => answer?.username === "alice")).toBe(true);
+    expect(asked).toHaveLength(1);
+  });
+
+  it("keeps recent answers when many new tokens arrive: the oldest goes first", async () => {
+    const { api, asked } = reviewApi();
+    const reviewer = new TokenReviewer(api);
+    for (let i = 0; i < 9_999; i++) await reviewer.review(`user:u${i}`);
+    await reviewer.review("user:recent");
+    await reviewer.review("user:one-more");
+    const before = asked.length;
+    await reviewer.review("user:recent");
+    expect(asked).toHaveLength(before);
+    await reviewer.review("user:u0");
+    expect(asked).toHaveLength(before + 1);
+  });
+
   it("holds a bounded number of answers: beyond 10,000 tokens the oldest are asked again", async () => {
     const { api, asked } = reviewApi();
     const reviewer = new TokenReviewer(api);

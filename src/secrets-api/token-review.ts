@@ -1,5 +1,6 @@
 // Bearer tokens checked with the Kubernetes TokenReview API. Results are kept for a short time,
-// keyed by a hash of the token (never the token itself), so a burst of calls costs one review.
+// keyed by a hash of the token (never the token itself), so a burst of calls costs one review:
+// concurrent calls with one token share the review in flight.
 
 import { createHash } from "node:crypto";
 import type { KubeClient } from "../kube/api-client.js";
@@ -41,6 +42,7 @@ export class TokenReviewer {
   readonly #api: Pick<KubeClient, "request">;
   readonly #ttlMs: number;
   readonly #cache = new Map<string, { identity: Identity | undefined; until: number }>();
+  readonly #pending = new Map<string, Promise<Identity | undefined>>();
   // Each review in flight holds a request to the API server and its buffers: beyond this many,
   // callers are told to retry (503) rather than queued without bound.
   readonly #maxInFlight: number;
@@ -58,7 +60,15 @@ export class TokenReviewer {
     const now = Date.now();
     const cached = this.#cache.get(id);
     if (cached && cached.until > now) return cached.identity;
+    const pending = this.#pending.get(id);
+    if (pending) return pending;
     if (this.#inFlight >= this.#maxInFlight) throw new Error("too many token reviews in flight");
+    const review = this.#ask(id, token, now).finally(() => this.#pending.delete(id));
+    this.#pending.set(id, review);
+    return review;
+  }
+
+  async #ask(id: string, token: string, now: number): Promise<Identity | undefined> {
     this.#inFlight++;
     const answer = await this.#api
       .request<TokenReviewStatus>("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
@@ -73,7 +83,13 @@ export class TokenReviewer {
       answer.status?.authenticated && user?.username
         ? { username: user.username, groups: user.groups ?? [] }
         : undefined;
-    if (this.#cache.size > 10_000) this.#cache.clear();
+    // Bounded: the oldest answer goes first (a Map keeps insertion order), so a flood of new
+    // tokens costs the flood's own reviews, not every user's.
+    this.#cache.delete(id);
+    if (this.#cache.size >= 10_000) {
+      const oldest = this.#cache.keys().next();
+      if (!oldest.done) this.#cache.delete(oldest.value);
+    }
     this.#cache.set(id, { identity, until: now + this.#ttlMs });
     return identity;
   }
