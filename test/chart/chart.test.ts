@@ -141,7 +141,7 @@ describe("helm template", () => {
     expect(find(m, "PodDisruptionBudget").spec).toMatchObject({ minAvailable: 1 });
   });
 
-  it("registers CREATE of pods and UPDATE of pods/ephemeralcontainers, failing closed, never in kube-system or its own namespace", () => {
+  it("registers CREATE of pods, UPDATE of pods/ephemeralcontainers and CREATE/UPDATE of the workload kinds, failing closed, never in kube-system or its own namespace", () => {
     const m = render([], "apolo-system");
     const w = webhook(m);
     expect(w).toMatchObject({ failurePolicy: "Fail", sideEffects: "None", reinvocationPolicy: "IfNeeded" });
@@ -149,6 +149,8 @@ describe("helm template", () => {
     expect(w.rules.map((r) => `${r.operations.join()} ${r.resources.join()}`)).toEqual([
       "CREATE pods",
       "UPDATE pods/ephemeralcontainers",
+      "CREATE,UPDATE jobs,cronjobs",
+      "CREATE,UPDATE deployments,replicasets,statefulsets,daemonsets",
     ]);
     expect(w.clientConfig.caBundle).toBeUndefined();
     const excluded = w.namespaceSelector.matchExpressions.find((e) => e.operator === "NotIn");
