@@ -92,6 +92,24 @@ function checkWorkload(request: Json, kind: Json, operation: string): Workload |
   };
 }
 
+/**
+ * Like checkWorkload, for callers outside a review (the offline command): a workload object with
+ * `apiVersion` and `kind`; undefined when it is no workload kind.
+ */
+export function decodeWorkload(value: unknown): Workload | { error: string } | undefined {
+  if (!isObject(value) || typeof value.apiVersion !== "string" || typeof value.kind !== "string") {
+    return undefined;
+  }
+  const slash = value.apiVersion.indexOf("/");
+  const kind = { group: slash < 0 ? "" : value.apiVersion.slice(0, slash), kind: value.kind };
+  try {
+    return checkWorkload({ object: value }, kind, "CREATE");
+  } catch (error) {
+    if (error instanceof ShapeError) return { error: error.message.replace("request.object", "the object") };
+    throw error;
+  }
+}
+
 /** The request's fields, checked and typed. Throws ShapeError. */
 function checkRequest(request: Json, uid: string): AdmissionRequest {
   const kind = checkGroupVersion(request.kind, "request.kind", "kind");
