@@ -42,6 +42,15 @@ describe("serve defaults", () => {
       clusterName: undefined,
       trustedUsers: [],
       trustedGroups: [],
+      // kube-controller-manager's service accounts (v1.36 names): the submitter check only.
+      trustedControllers: [
+        "system:serviceaccount:kube-system:job-controller",
+        "system:serviceaccount:kube-system:cronjob-controller",
+        "system:serviceaccount:kube-system:replicaset-controller",
+        "system:serviceaccount:kube-system:statefulset-controller",
+        "system:serviceaccount:kube-system:daemon-set-controller",
+        "system:serviceaccount:kube-system:deployment-controller",
+      ],
       namespaces: [],
       secretLabelSelectors: [
         "platform.apolo.us/secrets-store=true",
