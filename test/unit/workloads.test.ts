@@ -7,6 +7,8 @@ import { decodeReview } from "../../src/admission/decode.js";
 import { admit } from "../../src/core/admit.js";
 import type { Policy } from "../../src/core/policy.js";
 import { MemorySecretIndex } from "../../src/core/secret-index.js";
+import { createLogger } from "../../src/lifecycle/logger.js";
+import { createReviewHandler } from "../../src/server/review-handler.js";
 
 const PLATFORM = "system:serviceaccount:platform:api";
 const JOB_CONTROLLER = "system:serviceaccount:kube-system:job-controller";
@@ -217,5 +219,30 @@ describe("workload templates", () => {
     expect(decodeReview(noTemplate)).toMatchObject({
       message: "request.object.spec.template must be an object",
     });
+  });
+
+  it("through the review handler: a missing key is looked up live once, and the log line names the workload", async () => {
+    const lines: string[] = [];
+    const lookups: string[] = [];
+    const memory = index();
+    const handler = createReviewHandler({
+      policy,
+      index: memory,
+      refresh: async (namespace, store) => {
+        lookups.push(`${namespace}/${store}`);
+        memory.set(namespace, store, ["k", "fresh"]);
+        return "found";
+      },
+      logger: createLogger("info", (line) => lines.push(line)),
+      metrics: undefined,
+    });
+    const answer = await handler(
+      review("Job", podTemplate("alice", [{ name: "A", value: "secret:fresh" }]), PLATFORM),
+    );
+    expect(answer.body).toMatchObject({ response: { allowed: true } });
+    expect((answer.body as { response: { patch?: string } }).response.patch).toBeUndefined();
+    expect(lookups).toEqual(["jobs/user--alice--secrets"]);
+    const logged = JSON.parse(lines.at(-1) ?? "{}");
+    expect(logged).toMatchObject({ pod: "w", workload: "Job", owner: "alice", reason: "template-checked" });
   });
 });
