@@ -180,6 +180,11 @@ describe("helm template", () => {
     expect(env(m, "CLUSTER_NAME")).toBe("prod");
     expect(env(m, "TRUSTED_USERS")).toBe("system:serviceaccount:platform:api");
     expect(env(m, "TRUSTED_GROUPS")).toBe("platform-admins");
+    // Unset: the server's default list; a list (even empty) replaces it.
+    expect(env(m, "TRUSTED_CONTROLLERS")).toBeUndefined();
+    const controllers = render(["webhook.trustedControllers={system:kube-controller-manager}"]);
+    expect(env(controllers, "TRUSTED_CONTROLLERS")).toBe("system:kube-controller-manager");
+    expect(env(render(["json:webhook.trustedControllers=[]"]), "TRUSTED_CONTROLLERS")).toBe("");
     expect(env(m, "TLS_SECRET")).toBe("apolo-system/asw-apolo-secrets-webhook-tls");
     expect(env(m, "MANAGE_CERTIFICATES")).toBe("true");
     expect(env(m, "CERTIFICATE_DNS_NAMES")).toContain("asw-apolo-secrets-webhook.apolo-system.svc");
