@@ -105,7 +105,7 @@ export function decodeWorkload(value: unknown): Workload | { error: string } | u
   try {
     return checkWorkload({ object: value }, kind, "CREATE");
   } catch (error) {
-    if (error instanceof ShapeError) return { error: error.message.replace("request.object", "the object") };
+    if (error instanceof ShapeError) return { error: error.message.replace("request.object", "workload") };
     throw error;
   }
 }

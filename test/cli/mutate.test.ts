@@ -236,7 +236,7 @@ describe("apolo-secrets-webhook mutate", () => {
     // A Job's template is spec.template: this CronJob-shaped body has none.
     expect(noTemplate.code).toBe(2);
     expect(noTemplate.stderr).toContain(
-      "the workload is malformed: the object.spec.template must be an object",
+      "the workload is malformed: workload.spec.template must be an object",
     );
   });
 
