@@ -107,6 +107,13 @@ describe("serve reads flags, then the environment, then defaults", () => {
     expect(serve(MANAGED, overlap).certificates?.caOverlapMs).toBe(300_000);
   });
 
+  it("replaces the trusted controllers, or trusts none when given empty", () => {
+    expect(
+      serve([...BASE, "--trusted-controllers=system:kube-controller-manager"]).trustedControllers,
+    ).toEqual(["system:kube-controller-manager"]);
+    expect(serve(BASE, { APOLO_SECRETS_WEBHOOK_TRUSTED_CONTROLLERS: "" }).trustedControllers).toEqual([]);
+  });
+
   it("takes the last of a flag given twice", () => {
     expect(serve([...BASE, "--port=1", "--port", "2"]).port).toBe(2);
   });
