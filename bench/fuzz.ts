@@ -36,6 +36,7 @@ const policy: Policy = {
   clusterName: "c1",
   trustedUsers: new Set(["platform"]),
   trustedGroups: new Set(),
+  trustedControllers: new Set(),
 };
 const index = new MemorySecretIndex();
 index.set(

@@ -105,6 +105,7 @@ async function lookupFigures(cluster: LocalCluster, owners: number, ns: string) 
       clusterName: undefined,
       trustedUsers: new Set([USERS.platform.name]),
       trustedGroups: new Set<string>(),
+      trustedControllers: new Set<string>(),
     };
     const t1 = process.hrtime.bigint();
     for (let i = 0; i < ADMISSIONS; i++)

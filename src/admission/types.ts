@@ -36,8 +36,34 @@ export interface AdmissionRequest {
   object: Pod | undefined;
   /** The stored pod, for an UPDATE. */
   oldObject?: Pod;
+  /** A workload kind that carries a pod template (WORKLOAD_TEMPLATES): its template, checked as a pod. */
+  workload?: Workload;
   dryRun: boolean;
 }
+
+/** A Job, CronJob, Deployment, ReplicaSet, StatefulSet or DaemonSet, as far as the webhook reads it. */
+export interface Workload {
+  /** The kind, as "Job": words in messages. */
+  kind: string;
+  name: string;
+  /** The pod template sent (for a CronJob, its Job template's), with the shape of a Pod. */
+  template: Pod;
+  /** The stored object's template, for an UPDATE. */
+  oldTemplate?: Pod;
+}
+
+/**
+ * The workload kinds whose pod template the webhook checks, by "group/Kind", and the path from
+ * the object to the template. A Map: the kind comes from the request.
+ */
+export const WORKLOAD_TEMPLATES: ReadonlyMap<string, readonly string[]> = new Map([
+  ["batch/Job", ["spec", "template"]],
+  ["batch/CronJob", ["spec", "jobTemplate", "spec", "template"]],
+  ["apps/Deployment", ["spec", "template"]],
+  ["apps/ReplicaSet", ["spec", "template"]],
+  ["apps/StatefulSet", ["spec", "template"]],
+  ["apps/DaemonSet", ["spec", "template"]],
+]);
 
 export interface Status {
   code: number;

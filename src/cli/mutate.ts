@@ -4,8 +4,8 @@
 import { readFile } from "node:fs/promises";
 import fastJsonPatch from "fast-json-patch";
 import { parseAllDocuments } from "yaml";
-import { decodePod } from "../admission/decode.js";
-import type { AdmissionRequest } from "../admission/types.js";
+import { decodePod, decodeWorkload } from "../admission/decode.js";
+import type { AdmissionRequest, Pod, Workload } from "../admission/types.js";
 import { type MutateConfig, policyOf } from "../config.js";
 import { admit } from "../core/admit.js";
 import { MemorySecretIndex } from "../core/secret-index.js";
@@ -77,19 +77,58 @@ function readSecrets(values: unknown[], defaultNamespace: string, index: MemoryS
   });
 }
 
+/** The one object of the pod file: a Pod, or a workload whose pod template the webhook checks. */
+function readObject(
+  documents: unknown[],
+): { pod: Pod } | { workload: Workload; namespace: string | undefined } {
+  if (documents.length !== 1)
+    throw new InputError(
+      `the pod file must hold exactly one Pod or workload, found ${documents.length} objects`,
+    );
+  const value = documents[0];
+  const workload = decodeWorkload(value);
+  if (workload !== undefined) {
+    if ("error" in workload) throw new InputError(`the workload is malformed: ${workload.error}`);
+    const metadata = isObject(value) && isObject(value.metadata) ? value.metadata : {};
+    const namespace = typeof metadata.namespace === "string" ? metadata.namespace : undefined;
+    return { workload, namespace };
+  }
+  if (isObject(value) && value.kind !== undefined && value.kind !== "Pod") {
+    throw new InputError(
+      `the pod file holds a ${String(value.kind)}, not a Pod or a Job, CronJob, Deployment, ReplicaSet, StatefulSet or DaemonSet`,
+    );
+  }
+  const pod = decodePod(value);
+  if ("error" in pod) throw new InputError(`the pod is malformed: ${pod.error}`);
+  return { pod };
+}
+
+function requestFor(object: ReturnType<typeof readObject>, namespace: string, config: MutateConfig) {
+  const pod = "pod" in object ? object.pod : undefined;
+  const workload = "workload" in object ? object.workload : undefined;
+  const request: AdmissionRequest = {
+    uid: "offline",
+    kind: { group: "", version: "v1", kind: workload?.kind ?? "Pod" },
+    resource: { group: "", version: "v1", resource: workload ? "" : "pods" },
+    subResource: "",
+    name: workload?.name ?? pod?.metadata.name ?? "",
+    namespace,
+    operation: "CREATE",
+    userInfo: { username: config.user ?? "", groups: config.groups },
+    object: pod,
+    ...(workload ? { workload } : {}),
+    dryRun: true,
+  };
+  return request;
+}
+
 export async function runMutate(config: MutateConfig, io: CliIo): Promise<number> {
   try {
-    const podDocuments = parseDocuments(await readInput(config.podFile, io, "pod"), "pod");
-    if (podDocuments.length !== 1)
-      throw new InputError(`the pod file must hold exactly one Pod, found ${podDocuments.length} objects`);
-    const podValue = podDocuments[0];
-    if (isObject(podValue) && podValue.kind !== undefined && podValue.kind !== "Pod") {
-      throw new InputError(`the pod file holds a ${String(podValue.kind)}, not a Pod`);
-    }
-    const original: unknown = structuredClone(podValue);
-    const pod = decodePod(podValue);
-    if ("error" in pod) throw new InputError(`the pod is malformed: ${pod.error}`);
-    const namespace = config.namespace ?? pod.metadata.namespace ?? "default";
+    const documents = parseDocuments(await readInput(config.podFile, io, "pod"), "pod");
+    const original: unknown = structuredClone(documents[0]);
+    const object = readObject(documents);
+    const own = "pod" in object ? object.pod.metadata.namespace : object.namespace;
+    const namespace = config.namespace ?? own ?? "default";
 
     const index = new MemorySecretIndex();
     readSecrets(
@@ -98,23 +137,17 @@ export async function runMutate(config: MutateConfig, io: CliIo): Promise<number
       index,
     );
 
-    const policy = policyOf(config);
-    const request: AdmissionRequest = {
-      uid: "offline",
-      kind: { group: "", version: "v1", kind: "Pod" },
-      resource: { group: "", version: "v1", resource: "pods" },
-      subResource: "",
-      name: pod.metadata.name ?? "",
-      namespace,
-      operation: "CREATE",
-      userInfo: { username: config.user ?? "", groups: config.groups },
-      object: pod,
-      dryRun: true,
-    };
-    const outcome = admit(request, policy, index, { checkSubmitter: config.user !== undefined });
+    const request = requestFor(object, namespace, config);
+    const outcome = admit(request, policyOf(config), index, { checkSubmitter: config.user !== undefined });
     if (!outcome.verdict.allowed) {
       io.stderr(`refused (${outcome.verdict.code}): ${outcome.verdict.message}\n`);
       return 1;
+    }
+    if (request.workload) {
+      // The webhook validates templates and never patches them: say so, print the object unchanged.
+      io.stderr(
+        `allowed: the ${request.workload.kind}'s pod template passes every check; it is not changed (its pods are resolved when they are created)\n`,
+      );
     }
     if (config.printPatch) {
       io.stdout(`${JSON.stringify(outcome.verdict.patch, null, 2)}\n`);

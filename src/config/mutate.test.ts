@@ -23,6 +23,14 @@ describe("parseCommand mutate", () => {
       clusterName: undefined,
       trustedUsers: [],
       trustedGroups: [],
+      trustedControllers: [
+        "system:serviceaccount:kube-system:job-controller",
+        "system:serviceaccount:kube-system:cronjob-controller",
+        "system:serviceaccount:kube-system:replicaset-controller",
+        "system:serviceaccount:kube-system:statefulset-controller",
+        "system:serviceaccount:kube-system:daemon-set-controller",
+        "system:serviceaccount:kube-system:deployment-controller",
+      ],
       printPatch: false,
     });
   });
@@ -80,6 +88,7 @@ describe("parseCommand mutate", () => {
       clusterName: "c",
       trustedUsers: new Set(["p"]),
       trustedGroups: new Set(["g"]),
+      trustedControllers: new Set(mutate(FILES).trustedControllers),
     });
   });
 

@@ -6,7 +6,13 @@ import type { Scope } from "../core/policy.js";
 import { parseArgv } from "./argv.js";
 import { ConfigError, clusterNameOf, scopeOf } from "./checks.js";
 import { renderHelp } from "./help.js";
-import { CLUSTER_NAME_OPTION, ENV_PREFIX, type OptionSpec, SCOPE_OPTION } from "./options.js";
+import {
+  CLUSTER_NAME_OPTION,
+  ENV_PREFIX,
+  type OptionSpec,
+  SCOPE_OPTION,
+  TRUSTED_CONTROLLERS_OPTION,
+} from "./options.js";
 import { type Env, optionsOf } from "./reader.js";
 
 export interface MutateConfig {
@@ -19,6 +25,7 @@ export interface MutateConfig {
   clusterName: string | undefined;
   trustedUsers: readonly string[];
   trustedGroups: readonly string[];
+  trustedControllers: readonly string[];
   printPatch: boolean;
 }
 
@@ -61,6 +68,7 @@ export const MUTATE_OPTIONS = [
     kind: "repeated",
     help: "a trusted group (the variable: a comma-separated list)",
   },
+  TRUSTED_CONTROLLERS_OPTION,
   {
     flag: "patch",
     default: "false",
@@ -102,6 +110,7 @@ export function parseMutate(
     clusterName: clusterNameOf(o.named("cluster-name"), o.text("cluster-name")),
     trustedUsers: o.list("trusted-user"),
     trustedGroups: o.list("trusted-group"),
+    trustedControllers: o.list("trusted-controllers"),
     printPatch: o.bool("patch"),
   };
   return { command: "mutate", config: Object.freeze(config) };

@@ -165,6 +165,16 @@ export const CLUSTER_NAME_OPTION = {
   help: "cluster name that secret://CLUSTER/... references must carry; empty refuses full references",
 } as const satisfies OptionSpec;
 
+/** kube-controller-manager's service accounts (--use-service-account-credentials) that create pods and workloads. */
+export const TRUSTED_CONTROLLERS_OPTION = {
+  flag: "trusted-controllers",
+  env: env("TRUSTED_CONTROLLERS"),
+  default: ["job", "cronjob", "replicaset", "statefulset", "daemon-set", "deployment"]
+    .map((name) => `system:serviceaccount:kube-system:${name}-controller`)
+    .join(","),
+  help: "comma-separated users of the built-in controllers: they pass the submitter check only, for the pods (and Jobs, ReplicaSets) they create from templates checked when a person wrote them; empty trusts none",
+} as const satisfies OptionSpec;
+
 /** Options of `serve`, the admission webhook. */
 export const SERVE_OPTIONS = [
   {
@@ -213,6 +223,7 @@ export const SERVE_OPTIONS = [
     default: "",
     help: "comma-separated groups whose members may submit pods for any owner",
   },
+  TRUSTED_CONTROLLERS_OPTION,
   {
     flag: "namespaces",
     env: env("NAMESPACES"),

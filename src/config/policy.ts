@@ -5,6 +5,7 @@ import type { Policy } from "../core/policy.js";
 export type PolicySettings = Pick<Policy, "scope" | "clusterName"> & {
   trustedUsers: readonly string[];
   trustedGroups: readonly string[];
+  trustedControllers: readonly string[];
 };
 
 export function policyOf(settings: PolicySettings): Policy {
@@ -13,5 +14,6 @@ export function policyOf(settings: PolicySettings): Policy {
     clusterName: settings.clusterName,
     trustedUsers: new Set(settings.trustedUsers),
     trustedGroups: new Set(settings.trustedGroups),
+    trustedControllers: new Set(settings.trustedControllers),
   };
 }

@@ -42,6 +42,15 @@ describe("serve defaults", () => {
       clusterName: undefined,
       trustedUsers: [],
       trustedGroups: [],
+      // kube-controller-manager's service accounts (v1.36 names): the submitter check only.
+      trustedControllers: [
+        "system:serviceaccount:kube-system:job-controller",
+        "system:serviceaccount:kube-system:cronjob-controller",
+        "system:serviceaccount:kube-system:replicaset-controller",
+        "system:serviceaccount:kube-system:statefulset-controller",
+        "system:serviceaccount:kube-system:daemon-set-controller",
+        "system:serviceaccount:kube-system:deployment-controller",
+      ],
       namespaces: [],
       secretLabelSelectors: [
         "platform.apolo.us/secrets-store=true",
@@ -96,6 +105,13 @@ describe("serve reads flags, then the environment, then defaults", () => {
     const overlap = { APOLO_SECRETS_WEBHOOK_CA_OVERLAP: "5m" };
     expect(serve([...MANAGED, "--ca-overlap", "1m"], overlap).certificates?.caOverlapMs).toBe(60_000);
     expect(serve(MANAGED, overlap).certificates?.caOverlapMs).toBe(300_000);
+  });
+
+  it("replaces the trusted controllers, or trusts none when given empty", () => {
+    expect(
+      serve([...BASE, "--trusted-controllers=system:kube-controller-manager"]).trustedControllers,
+    ).toEqual(["system:kube-controller-manager"]);
+    expect(serve(BASE, { APOLO_SECRETS_WEBHOOK_TRUSTED_CONTROLLERS: "" }).trustedControllers).toEqual([]);
   });
 
   it("takes the last of a flag given twice", () => {

@@ -19,6 +19,7 @@ export interface ServeConfig extends ServerSettings, ServingCertificateSettings 
   clusterName: string | undefined;
   trustedUsers: readonly string[];
   trustedGroups: readonly string[];
+  trustedControllers: readonly string[];
   namespaces: readonly string[];
   /** One list+watch each; a Secret matching any of them is a store. Never empty. */
   secretLabelSelectors: readonly string[];
@@ -47,6 +48,7 @@ function admissionOf(o: ServeOptions) {
     clusterName: clusterNameOf(o.named("cluster-name"), o.text("cluster-name")),
     trustedUsers: o.list("trusted-users"),
     trustedGroups: o.list("trusted-groups"),
+    trustedControllers: o.list("trusted-controllers"),
     namespaces: namespacesOf(o.named("namespaces"), o.text("namespaces")),
     secretLabelSelectors: labelSelectorsOf(o.named("secret-label-selector"), o.text("secret-label-selector")),
     lookupTimeoutMs: o.integer("lookup-timeout-ms", 10, 30_000),

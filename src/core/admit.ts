@@ -2,7 +2,7 @@
 // the live store lookup (on a `missingIn` hint) and the wire encoding.
 
 import { denied, patched, type Verdict } from "../admission/respond.js";
-import type { AdmissionRequest } from "../admission/types.js";
+import type { AdmissionRequest, Workload } from "../admission/types.js";
 import { podAfterEphemeralUpdate } from "./ephemeral.js";
 import * as messages from "./messages.js";
 import { toJsonPatch } from "./patch.js";
@@ -44,6 +44,7 @@ export function admit(
   index: SecretIndex,
   options: AdmitOptions = { checkSubmitter: true },
 ): AdmissionOutcome {
+  if (request.workload) return admitTemplate(request, request.workload, policy, index, options);
   const mode = modeOf(request);
   if (mode === undefined) return outcome(patched([]), "ignored");
   const sent = request.object;
@@ -65,4 +66,45 @@ export function admit(
   }
   const operations = toJsonPatch(result);
   return outcome(patched(operations), operations.length > 0 ? "mutated" : "unchanged", { owner });
+}
+
+/**
+ * A workload's pod template, checked as a pod created by the requesting user, at the workload's
+ * creation and at every update that changes the template. Never patched: the pods the
+ * controller makes from it are resolved at their own creation.
+ */
+function admitTemplate(
+  request: AdmissionRequest,
+  workload: Workload,
+  policy: Policy,
+  index: SecretIndex,
+  options: AdmitOptions,
+): AdmissionOutcome {
+  const { operation, subResource } = request;
+  if (subResource !== "" || (operation !== "CREATE" && operation !== "UPDATE")) {
+    return outcome(patched([]), "ignored");
+  }
+  // Scaling, labels of the object itself, the garbage collector's owner references: the template
+  // as stored was already checked (or predates the webhook, see the README).
+  if (operation === "UPDATE" && sameTemplate(workload.template, workload.oldTemplate)) {
+    return outcome(patched([]), "template-unchanged");
+  }
+  const submitter = options.checkSubmitter ? request.userInfo : undefined;
+  const pod = workload.template;
+  const namespace = request.namespace || pod.metadata.namespace || "";
+  const input = { pod, namespace, mode: "create", submitter, workload: workload.kind } as const;
+  const result = planInjection(input, policy, index);
+  const owner = result.owner?.display;
+  if (result.kind === "refusal") {
+    return outcome(denied(result.code, result.message), result.reason, {
+      owner,
+      missingIn: result.missingIn,
+    });
+  }
+  return outcome(patched([]), "template-checked", { owner });
+}
+
+/** Both templates serialized the same: the API server writes them from the same types, in one order. */
+function sameTemplate(sent: Workload["template"], stored: Workload["template"] | undefined): boolean {
+  return stored !== undefined && JSON.stringify(sent) === JSON.stringify(stored);
 }

@@ -143,17 +143,29 @@ export function invalidOwner(problem: string): string {
   return `Cannot tell this job's owner: ${problem}`;
 }
 
-export function noOwner(scope: Scope, uses: readonly string[]): string {
+/** `subject`: from subjectOf. */
+export function noOwner(scope: Scope, uses: readonly string[], subject = subjectOf(undefined)): string {
   const labels =
     scope === "user" ? `the label ${USER_LABEL}` : `the labels ${ORG_LABEL} and ${PROJECT_LABEL}`;
   const shown = listSome(uses, clipWhere, 3);
-  return `This pod uses secret references (${shown}) but has no owner: ${labels} must name the job's owner, as the platform sets them`;
+  return `${subject.charAt(0).toUpperCase()}${subject.slice(1)} uses secret references (${shown}) but has no owner: ${labels} must name the job's owner, as the platform sets them`;
 }
 
 /** The submitter may not act for this owner (always the only problem reported). */
 export function forgedOwner(username: string, scope: Scope, owner: string): string {
   const ownerWord = scope === "user" ? "owner" : "project";
   return `'${clip(username)}' may not submit a job for ${ownerWord} '${owner}': only the ${ownerWord === "owner" ? "owner" : "platform"} or a trusted submitter may create pods labelled for it`;
+}
+
+/** A workload's submitter may not act for the owner its pod template names (alone, likewise). */
+export function forgedTemplateOwner(username: string, scope: Scope, owner: string, workload: string): string {
+  const ownerWord = scope === "user" ? "owner" : "project";
+  return `'${clip(username)}' may not create a ${workload} whose pod template is labelled for ${ownerWord} '${owner}': only the ${ownerWord === "owner" ? "owner" : "platform"} or a trusted submitter may create workloads labelled for it`;
+}
+
+/** What a message calls the checked object: "this pod", or "this Job's pod template". */
+export function subjectOf(workload: string | undefined): string {
+  return workload === undefined ? "this pod" : `this ${workload}'s pod template`;
 }
 
 // References and store uses against the owner and the store.
@@ -188,8 +200,9 @@ export function foreignStore(
   store: string,
   storeOwner: string,
   jobOwner: string | undefined,
+  subject = subjectOf(undefined),
 ): string {
-  const whose = jobOwner === undefined ? "this pod has no owner" : `this job belongs to '${jobOwner}'`;
+  const whose = jobOwner === undefined ? `${subject} has no owner` : `this job belongs to '${jobOwner}'`;
   return `${clipWhere(where)} uses the secret store '${clip(store)}' of '${clip(storeOwner)}' directly, but ${whose}: use secret:KEY references to your own secrets instead`;
 }
 

@@ -7,6 +7,7 @@ const policy: Policy = {
   clusterName: undefined,
   trustedUsers: new Set(["platform"]),
   trustedGroups: new Set(["submitters"]),
+  trustedControllers: new Set(),
 };
 
 function owner(labels: Record<string, string>, scope: "user" | "project" = "user"): Owner {

@@ -131,10 +131,15 @@ export function submitterProblem(
   identity: { username: string; groups: readonly string[] },
   owner: Owner,
   policy: Policy,
+  /** The workload kind ("Job") when this is a workload's pod template; undefined for a pod. */
+  workload?: string,
 ): string | undefined {
   if (policy.trustedUsers.has(identity.username)) return undefined;
+  if (policy.trustedControllers.has(identity.username)) return undefined;
   if (identity.groups.some((group) => policy.trustedGroups.has(group))) return undefined;
   // Only the slash form: a user literally named 'a--b' is not the owner 'a/b' ('--' separates parts).
   if (owner.scope === "user" && identity.username === owner.display) return undefined;
-  return messages.forgedOwner(identity.username, owner.scope, owner.display);
+  return workload === undefined
+    ? messages.forgedOwner(identity.username, owner.scope, owner.display)
+    : messages.forgedTemplateOwner(identity.username, owner.scope, owner.display, workload);
 }

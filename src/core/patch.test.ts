@@ -13,6 +13,7 @@ const policy: Policy = {
   clusterName: undefined,
   trustedUsers: new Set(),
   trustedGroups: new Set(),
+  trustedControllers: new Set(),
 };
 
 function patchFor(pod: Pod, keys: string[]): Operation[] {

@@ -9,6 +9,7 @@ const policy: Policy = {
   clusterName: "prod",
   trustedUsers: new Set(),
   trustedGroups: new Set(),
+  trustedControllers: new Set(),
 };
 
 // One pod with a problem from every step of the plan: references, store uses, the owner check of

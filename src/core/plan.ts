@@ -67,6 +67,8 @@ export interface PlanInput {
   mode: PlanMode;
   /** The requesting identity; undefined skips the submitter check (offline "assume the owner"). */
   submitter: { username: string; groups: readonly string[] } | undefined;
+  /** The workload kind ("Job") when `pod` is a workload's pod template: messages name it. */
+  workload?: string;
 }
 
 export function planInjection(input: PlanInput, policy: Policy, index: SecretIndex): Plan | Refusal {
@@ -78,12 +80,15 @@ export function planInjection(input: PlanInput, policy: Policy, index: SecretInd
   // The cheap common case: nothing to resolve and nothing to check.
   if (!referenced && storeUses.length === 0 && reading.kind === "none") return emptyPlan();
 
-  const decided = decideOwner(reading, referenced ? referencePlaces(refs) : undefined, policy.scope);
+  const subject = messages.subjectOf(input.workload);
+  const uses = referenced ? referencePlaces(refs) : undefined;
+  const decided = decideOwner(reading, uses, policy.scope, subject);
   const owner = decided.owner;
   // Someone who may not act for this owner learns nothing about the owner's store: this refusal
   // alone, decided without reading it (no missing keys, no live lookup), so neither the answer
   // nor its timing depends on what the store holds.
-  const forged = owner && input.submitter ? forgedOwner(input.submitter, owner, policy) : undefined;
+  const forged =
+    owner && input.submitter ? forgedOwner(input.submitter, owner, policy, input.workload) : undefined;
   if (forged) return forged;
 
   const checked = owner
@@ -95,7 +100,7 @@ export function planInjection(input: PlanInput, policy: Policy, index: SecretInd
   const problems = [
     ...refs.problems,
     ...decided.problems,
-    ...foreignStores(storeUses, owner),
+    ...foreignStores(storeUses, owner, subject),
     ...checked.problems,
     ...files.problems,
     ...(missing.length > 0 ? [problem(422, "missing-secrets", messages.missingSecrets(missing))] : []),
@@ -123,6 +128,7 @@ function decideOwner(
   reading: OwnerReading,
   uses: readonly string[] | undefined,
   scope: Scope,
+  subject: string,
 ): { owner: Owner | undefined; problems: Problem[] } {
   if (reading.kind === "owner") return { owner: reading.owner, problems: [] };
   if (reading.kind === "invalid") {
@@ -133,7 +139,7 @@ function decideOwner(
   }
   if (uses === undefined) return { owner: undefined, problems: [] };
   const shown = uses.length > 0 ? uses : [messages.places.malformedReferences()];
-  return { owner: undefined, problems: [problem(403, "no-owner", messages.noOwner(scope, shown))] };
+  return { owner: undefined, problems: [problem(403, "no-owner", messages.noOwner(scope, shown, subject))] };
 }
 
 /** The refusal of a submitter who may not act for this owner, alone; undefined when they may. */
@@ -141,22 +147,23 @@ function forgedOwner(
   submitter: { username: string; groups: readonly string[] },
   owner: Owner,
   policy: Policy,
+  workload: string | undefined,
 ): Refusal | undefined {
-  const message = submitterProblem(submitter, owner, policy);
+  const message = submitterProblem(submitter, owner, policy, workload);
   if (message === undefined) return undefined;
   const forged = problem(403, "forged-owner", message);
   return { kind: "refusal", ...forged, problems: [forged], owner, missingIn: undefined };
 }
 
 /** A pod may use a store Secret directly only when it is its own owner's store. */
-function foreignStores(uses: readonly StoreUse[], owner: Owner | undefined): Problem[] {
+function foreignStores(uses: readonly StoreUse[], owner: Owner | undefined, subject: string): Problem[] {
   return uses
     .filter((use) => owner === undefined || use.store !== owner.store)
     .map((use) =>
       problem(
         403,
         "foreign-store",
-        messages.foreignStore(use.where, use.store, use.storeOwner, owner?.display),
+        messages.foreignStore(use.where, use.store, use.storeOwner, owner?.display, subject),
       ),
     );
 }

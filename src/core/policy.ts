@@ -10,4 +10,10 @@ export interface Policy {
   /** Submitters (request.userInfo) allowed to create pods for any owner, e.g. the platform's service account. */
   trustedUsers: ReadonlySet<string>;
   trustedGroups: ReadonlySet<string>;
+  /**
+   * The built-in controllers' users (kube-controller-manager's service accounts): they pass the
+   * submitter check, for pods and for the workloads they create (a CronJob's Jobs, a Deployment's
+   * ReplicaSets), because the template they copy was checked when a person wrote it.
+   */
+  trustedControllers: ReadonlySet<string>;
 }

@@ -125,6 +125,7 @@ function finish(
     namespace: clip(request.namespace, LOGGED_NAME_CHARS),
     // Names are validated by the API server only after admission: bound them in the log line.
     pod: clip(podName(request), LOGGED_NAME_CHARS) || undefined,
+    workload: request.workload?.kind,
     operation: request.operation,
     subResource: clip(request.subResource, LOGGED_NAME_CHARS) || undefined,
     user: clip(request.userInfo.username, LOGGED_NAME_CHARS),
@@ -143,5 +144,6 @@ function finish(
 }
 
 function podName(request: AdmissionRequest): string {
+  if (request.workload) return request.workload.name || request.name;
   return request.object?.metadata.name || request.name || request.object?.metadata.generateName || "";
 }

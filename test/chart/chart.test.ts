@@ -141,7 +141,7 @@ describe("helm template", () => {
     expect(find(m, "PodDisruptionBudget").spec).toMatchObject({ minAvailable: 1 });
   });
 
-  it("registers CREATE of pods and UPDATE of pods/ephemeralcontainers, failing closed, never in kube-system or its own namespace", () => {
+  it("registers CREATE of pods, UPDATE of pods/ephemeralcontainers and CREATE/UPDATE of the workload kinds, failing closed, never in kube-system or its own namespace", () => {
     const m = render([], "apolo-system");
     const w = webhook(m);
     expect(w).toMatchObject({ failurePolicy: "Fail", sideEffects: "None", reinvocationPolicy: "IfNeeded" });
@@ -149,6 +149,8 @@ describe("helm template", () => {
     expect(w.rules.map((r) => `${r.operations.join()} ${r.resources.join()}`)).toEqual([
       "CREATE pods",
       "UPDATE pods/ephemeralcontainers",
+      "CREATE,UPDATE jobs,cronjobs",
+      "CREATE,UPDATE deployments,replicasets,statefulsets,daemonsets",
     ]);
     expect(w.clientConfig.caBundle).toBeUndefined();
     const excluded = w.namespaceSelector.matchExpressions.find((e) => e.operator === "NotIn");
@@ -178,6 +180,11 @@ describe("helm template", () => {
     expect(env(m, "CLUSTER_NAME")).toBe("prod");
     expect(env(m, "TRUSTED_USERS")).toBe("system:serviceaccount:platform:api");
     expect(env(m, "TRUSTED_GROUPS")).toBe("platform-admins");
+    // Unset: the server's default list; a list (even empty) replaces it.
+    expect(env(m, "TRUSTED_CONTROLLERS")).toBeUndefined();
+    const controllers = render(["webhook.trustedControllers={system:kube-controller-manager}"]);
+    expect(env(controllers, "TRUSTED_CONTROLLERS")).toBe("system:kube-controller-manager");
+    expect(env(render(["json:webhook.trustedControllers=[]"]), "TRUSTED_CONTROLLERS")).toBe("");
     expect(env(m, "TLS_SECRET")).toBe("apolo-system/asw-apolo-secrets-webhook-tls");
     expect(env(m, "MANAGE_CERTIFICATES")).toBe("true");
     expect(env(m, "CERTIFICATE_DNS_NAMES")).toContain("asw-apolo-secrets-webhook.apolo-system.svc");

@@ -169,6 +169,77 @@ describe("apolo-secrets-webhook mutate", () => {
     }
   });
 
+  it("explains a workload's verdict on its pod template: allowed unchanged, or the refusal", async () => {
+    const secrets = write(
+      "alice.yaml",
+      secretsYaml({ "user--alice--secrets": ["k"] }).replace(`namespace: ${CASE_NAMESPACE}`, "namespace: ml"),
+    );
+    const cronJob = (owner: string, value: string) =>
+      stringify({
+        apiVersion: "batch/v1",
+        kind: "CronJob",
+        metadata: { name: "nightly", namespace: "ml" },
+        spec: {
+          schedule: "0 3 * * *",
+          jobTemplate: {
+            spec: {
+              template: {
+                metadata: { labels: { "platform.apolo.us/user": owner } },
+                spec: { containers: [{ name: "main", env: [{ name: "A", value }] }] },
+              },
+            },
+          },
+        },
+      });
+    const ok = await mutate([
+      "--pod",
+      write("cron.yaml", cronJob("alice", "secret:k")),
+      "--secrets",
+      secrets,
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toContain("allowed: the CronJob's pod template passes every check; it is not changed");
+    const printed = JSON.parse(ok.stdout);
+    expect(printed.spec.jobTemplate.spec.template.spec.containers[0].env[0]).toEqual({
+      name: "A",
+      value: "secret:k",
+    });
+
+    const missing = await mutate([
+      "--pod",
+      write("cron2.yaml", cronJob("alice", "secret:nope")),
+      "--secrets",
+      secrets,
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("refused (422): Missing secrets: 'nope'\n");
+
+    const forged = await mutate([
+      "--pod",
+      write("cron3.yaml", cronJob("alice", "secret:k")),
+      "--secrets",
+      secrets,
+      "--user",
+      "bob",
+    ]);
+    expect(forged.code).toBe(1);
+    expect(forged.stderr).toContain(
+      "'bob' may not create a CronJob whose pod template is labelled for owner 'alice'",
+    );
+
+    const noTemplate = await mutate([
+      "--pod",
+      write("job.yaml", cronJob("alice", "secret:k").replace("kind: CronJob", "kind: Job")),
+      "--secrets",
+      secrets,
+    ]);
+    // A Job's template is spec.template: this CronJob-shaped body has none.
+    expect(noTemplate.code).toBe(2);
+    expect(noTemplate.stderr).toContain(
+      "the workload is malformed: workload.spec.template must be an object",
+    );
+  });
+
   it("documents both commands in --help", async () => {
     const top = await run(BIN, ["--help"]);
     expect(top.stdout).toMatch(/serve .*\n.*api .*\n.*mutate/);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the control-plane binaries (etcd, etcdctl, kube-apiserver, kubectl) and helm from the Go module proxy
+# Builds the control-plane binaries (etcd, etcdctl, kube-apiserver, kube-controller-manager, kubectl) and helm from the Go module proxy
 # through the wrapper modules beside this script, and caches them outside the work tree keyed
 # by version. A binary already in the cache is not rebuilt. Any failure is loud and names the step.
 set -euo pipefail
@@ -55,6 +55,7 @@ build etcd "$etcd_version" "$here/tools/etcd" go.etcd.io/etcd/server/v3
 # etcdctl reads stored Secrets straight from etcd (the encryption-at-rest test).
 build etcdctl "$etcd_version" "$here/tools/etcd" go.etcd.io/etcd/etcdctl/v3
 build kube-apiserver "$kube_version" "$here/tools/kubernetes" k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
+build kube-controller-manager "$kube_version" "$here/tools/kubernetes" k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
 build kubectl "$kube_version" "$here/tools/kubernetes" k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 # Helm reports its own version from these variables, and assumes the Kubernetes version of its
 # client-go (v0.37 → 1.37, as upstream's Makefile sets it) when `helm template` is given none.
@@ -71,6 +72,7 @@ cat >"$cache/versions.env" <<ENV
 ETCD_BIN=$cache/etcd-$etcd_version
 ETCDCTL_BIN=$cache/etcdctl-$etcd_version
 KUBE_APISERVER_BIN=$cache/kube-apiserver-$kube_version
+KUBE_CONTROLLER_MANAGER_BIN=$cache/kube-controller-manager-$kube_version
 KUBECTL_BIN=$cache/kubectl-$kube_version
 HELM_BIN=$cache/helm-$helm_version-r2
 HELM_VERSION=$helm_version

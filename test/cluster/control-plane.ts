@@ -23,6 +23,7 @@ export interface ToolPaths {
   etcd: string;
   etcdctl: string;
   kubeApiserver: string;
+  kubeControllerManager: string;
   kubectl: string;
   etcdVersion: string;
   kubeVersion: string;
@@ -79,6 +80,7 @@ export function loadToolPaths(): ToolPaths {
     etcd: env.ETCD_BIN ?? "",
     etcdctl: env.ETCDCTL_BIN ?? "",
     kubeApiserver: env.KUBE_APISERVER_BIN ?? "",
+    kubeControllerManager: env.KUBE_CONTROLLER_MANAGER_BIN ?? "",
     kubectl: env.KUBECTL_BIN ?? "",
     etcdVersion: env.ETCD_VERSION ?? "",
     kubeVersion: env.KUBE_VERSION ?? "",
@@ -87,6 +89,7 @@ export function loadToolPaths(): ToolPaths {
     etcd: tools.etcd,
     etcdctl: tools.etcdctl,
     "kube-apiserver": tools.kubeApiserver,
+    "kube-controller-manager": tools.kubeControllerManager,
     kubectl: tools.kubectl,
   })) {
     if (!path || !existsSync(path))
@@ -129,6 +132,12 @@ rules:
 - apiGroups: [""]
   resources: [pods/ephemeralcontainers]
   verbs: [update, patch]
+- apiGroups: [batch]
+  resources: [jobs, cronjobs]
+  verbs: [create, get, list, update, patch, delete]
+- apiGroups: [apps]
+  resources: [deployments, replicasets, statefulsets, daemonsets]
+  verbs: [create, get, list, update, patch, delete]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -473,7 +482,63 @@ export async function startControlPlane(
     return plane;
   });
   kubectl(plane, "admin", ["apply", "-f", "-"], RBAC);
+  await startControllerManager(plane, log);
   return plane;
+}
+
+/** The controllers that turn workloads into pods; each acts as its own service account. */
+export const CONTROLLERS = [
+  "job-controller",
+  "cronjob-controller",
+  "deployment-controller",
+  "replicaset-controller",
+];
+
+/**
+ * kube-controller-manager with only the workload controllers, each with its own service account's
+ * credentials (`--use-service-account-credentials`, as kubeadm runs it), so the pods a Job or a
+ * ReplicaSet makes reach the webhook as `system:serviceaccount:kube-system:job-controller` and
+ * so on. No serving port (`--secure-port=0`), no leader election; ready once every controller's
+ * service account exists (it makes them before starting the controllers).
+ */
+async function startControllerManager(plane: ControlPlane, log: (line: string) => void): Promise<void> {
+  const cert = issueCert(plane.ca, {
+    name: "kube-controller-manager",
+    commonName: "system:kube-controller-manager",
+    usage: "client",
+  });
+  const file = join(plane.dir, "kube-controller-manager.kubeconfig");
+  writeFileSync(file, kubeconfig(plane.server, plane.ca.certFile, "kcm", cert.certFile, cert.keyFile));
+  log(`kube-controller-manager ${plane.tools.kubeVersion}: ${CONTROLLERS.join(", ")}`);
+  const manager = startProcess(plane.dir, plane.pidFile, {
+    name: "kube-controller-manager",
+    command: plane.tools.kubeControllerManager,
+    args: [
+      `--kubeconfig=${file}`,
+      "--use-service-account-credentials=true",
+      `--controllers=${CONTROLLERS.join(",")}`,
+      "--leader-elect=false",
+      "--bind-address=127.0.0.1",
+      "--secure-port=0",
+      "--v=1",
+    ],
+  });
+  let exited = false;
+  void manager.exited.then(() => {
+    exited = true;
+  });
+  await waitFor(
+    "kube-controller-manager's service accounts",
+    async () => {
+      assertServing(manager, exited, "kube-controller-manager");
+      const names = kubectl(plane, "admin", ["get", "serviceaccounts", "-n", "kube-system", "-o", "name"]);
+      return CONTROLLERS.every((c) => names.includes(`serviceaccount/${c}`)) ? true : undefined;
+    },
+    60_000,
+    500,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n--- kube-controller-manager log ---\n${tail(manager.logFile)}`);
+  });
 }
 
 /** A kubeconfig for a new client-certificate user of `plane` (no RBAC of its own until granted). */

@@ -9,9 +9,17 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import {
+  ApiException,
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  type V1Job,
+  type V1Pod,
+} from "@kubernetes/client-node";
 import { type ControlPlane, USERS } from "./control-plane.js";
 import { type LocalCluster, startLocalCluster, stopLocalCluster } from "./harness.js";
+import { waitFor } from "./processes.js";
 import { type SecretsApi, startSecretsApi, userToken } from "./secrets-api.js";
 import { SERVED_NAMESPACE_LABEL } from "./webhook.js";
 
@@ -100,6 +108,65 @@ async function showRefusal(
   }
   say(`  Error from server: ${refused.message}`);
   check(refused.code === code && refused.message.includes(expected), `refused with ${refused.code}`);
+}
+
+function batchClient(plane: ControlPlane, who: "platform" | "bob"): BatchV1Api {
+  const kc = new KubeConfig();
+  kc.loadFromFile(plane.kubeconfigs[who]);
+  return kc.makeApiClient(BatchV1Api);
+}
+
+/** A batch Job whose pod template is the platform's job pod. */
+function batchJob(name: string, owner: string, env: Record<string, string>): V1Job {
+  const pod = jobPod(name, owner, env);
+  return {
+    metadata: { name },
+    spec: { backoffLimit: 0, template: { metadata: pod.metadata, spec: pod.spec } },
+  };
+}
+
+/** A Job: its template checked at creation, its pod made by the real job controller and resolved. */
+async function runJobDemo(plane: ControlPlane, admin: CoreV1Api): Promise<void> {
+  say(bold("\nalice's batch Job, submitted by the platform: the job controller creates its pod"));
+  await batchClient(plane, "platform").createNamespacedJob({
+    namespace: NAMESPACE,
+    body: batchJob("finetune-alice", "alice", { HF_TOKEN: "secret:hf_token" }),
+  });
+  const pod = await waitFor(
+    "the Job's pod",
+    async () =>
+      (
+        await admin.listNamespacedPod({
+          namespace: NAMESPACE,
+          labelSelector: "batch.kubernetes.io/job-name=finetune-alice",
+        })
+      ).items[0],
+    60_000,
+    250,
+  );
+  const ref = pod.spec?.containers[0]?.env?.[0]?.valueFrom?.secretKeyRef;
+  say(`  pod ${pod.metadata?.name} (owner: Job ${pod.metadata?.ownerReferences?.[0]?.name})`);
+  say(`    HF_TOKEN     valueFrom.secretKeyRef ${ref?.name}/${ref?.key}`);
+  check(ref?.name === "user--alice--secrets" && ref.key === "hf_token", "the controller's pod resolved");
+
+  await showRefusal(
+    "bob's Job labelled as alice's (refused at kubectl apply, no pod is ever made)",
+    batchClient(plane, "bob").createNamespacedJob({
+      namespace: NAMESPACE,
+      body: batchJob("forged-job", "alice", { DB: "secret:db_password" }),
+    }),
+    403,
+    "'bob' may not create a Job whose pod template is labelled for owner 'alice'",
+  );
+  await showRefusal(
+    "alice's Job naming a key she never added (refused at once, not a Job that cannot start)",
+    batchClient(plane, "platform").createNamespacedJob({
+      namespace: NAMESPACE,
+      body: batchJob("missing-job", "alice", { WANDB: "secret:wandb_key" }),
+    }),
+    422,
+    "Missing secrets: 'wandb_key'",
+  );
 }
 
 async function runDemo(cluster: LocalCluster): Promise<void> {
@@ -215,6 +282,7 @@ async function runDemo(cluster: LocalCluster): Promise<void> {
   for (const [title, as, pod, code, expected] of refusals) {
     await showRefusal(title, as.createNamespacedPod({ namespace: NAMESPACE, body: pod }), code, expected);
   }
+  await runJobDemo(plane, admin);
 }
 
 /**

@@ -258,8 +258,9 @@ describe.runIf(local !== undefined)("a webhook with --namespaces and no cluster 
       async () => admissionLogLine(managed, uid),
       10_000,
     );
-    // subResource appears only for a subresource (pods/ephemeralcontainers), as the README says.
-    const expected = fields.filter((field) => field !== "subResource");
+    // subResource appears only for a subresource (pods/ephemeralcontainers), workload only for a
+    // workload's template (test/e2e/workloads.test.ts), as the README says.
+    const expected = fields.filter((field) => field !== "subResource" && field !== "workload");
     expect(expected.filter((field) => !(field !== undefined && field in line))).toEqual([]);
     expect(line).toMatchObject({
       uid,

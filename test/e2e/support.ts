@@ -25,26 +25,30 @@ export function e2e() {
 export function api(who: Who): CoreV1Api {
   const cached = clients.get(who);
   if (cached) return cached;
+  const client = kubeConfig(who).makeApiClient(CoreV1Api);
+  clients.set(who, client);
+  return client;
+}
+
+/** A user's kubeconfig; `impersonate` acts as another user through the admin's (a controller's service account). */
+export function kubeConfig(who: Who, impersonate?: string): KubeConfig {
   const kc = new KubeConfig();
   if (context.kubeconfigs && who !== "admin") {
     kc.loadFromFile(context.kubeconfigs[who] as string);
-  } else {
-    kc.loadFromFile(context.adminKubeconfig);
-    if (who !== "admin") {
-      // Any cluster: act as the user through impersonation (the admin needs the impersonate verb).
-      const name = context.users[who];
-      const user = kc.getCurrentUser();
-      kc.loadFromOptions({
-        clusters: kc.clusters,
-        contexts: kc.contexts,
-        currentContext: kc.currentContext,
-        users: kc.users.map((u) => (u.name === user?.name ? { ...u, impersonateUser: name } : u)),
-      });
-    }
+    return kc;
   }
-  const client = kc.makeApiClient(CoreV1Api);
-  clients.set(who, client);
-  return client;
+  kc.loadFromFile(context.adminKubeconfig);
+  // Any cluster: act as the user through impersonation (the admin needs the impersonate verb).
+  const name = who === "admin" ? impersonate : context.users[who];
+  if (name === undefined) return kc;
+  const user = kc.getCurrentUser();
+  kc.loadFromOptions({
+    clusters: kc.clusters,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+    users: kc.users.map((u) => (u.name === user?.name ? { ...u, impersonateUser: name } : u)),
+  });
+  return kc;
 }
 
 /** A new namespace (names are never reused: nothing finishes terminating without a controller manager). */

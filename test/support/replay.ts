@@ -22,6 +22,7 @@ export function casePolicy(scope: AdmissionCase["scope"] = "user"): Policy {
     clusterName: CASE_CLUSTER,
     trustedUsers: new Set([PLATFORM_USER]),
     trustedGroups: new Set([PLATFORM_GROUP]),
+    trustedControllers: new Set(),
   };
 }
 

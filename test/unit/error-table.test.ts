@@ -14,7 +14,8 @@ const TEXT = "⟪x⟫";
 const NUMBER = 987_654;
 const grammarError: GrammarError = { kind: "grammar-error", text: TEXT, problem: TEXT };
 
-type Builders = Omit<typeof messages, "SECRET_NAME_RULE" | "MOUNT_PATH_PROBLEMS" | "places">;
+// subjectOf words a part of other messages (noOwner, foreignStore), sampled through them.
+type Builders = Omit<typeof messages, "SECRET_NAME_RULE" | "MOUNT_PATH_PROBLEMS" | "places" | "subjectOf">;
 
 // Every builder, called once per wording it can give (a scope, a configured cluster or not).
 const SAMPLES: { [name in keyof Builders]: () => string[] } = {
@@ -42,8 +43,16 @@ const SAMPLES: { [name in keyof Builders]: () => string[] } = {
   invalidProjectLabel: () => [messages.invalidProjectLabel(TEXT, TEXT)],
   projectLabelsTooLong: () => [messages.projectLabelsTooLong()],
   invalidOwner: () => [messages.invalidOwner(TEXT)],
-  noOwner: () => [messages.noOwner("user", [TEXT]), messages.noOwner("project", [TEXT])],
+  noOwner: () => [
+    messages.noOwner("user", [TEXT]),
+    messages.noOwner("project", [TEXT]),
+    messages.noOwner("user", [TEXT], messages.subjectOf("Job")),
+  ],
   forgedOwner: () => [messages.forgedOwner(TEXT, "user", TEXT), messages.forgedOwner(TEXT, "project", TEXT)],
+  forgedTemplateOwner: () => [
+    messages.forgedTemplateOwner(TEXT, "user", TEXT, "Job"),
+    messages.forgedTemplateOwner(TEXT, "project", TEXT, "Job"),
+  ],
   missingSecrets: () => [messages.missingSecrets([TEXT])],
   foreignSecret: () => [messages.foreignSecret(TEXT, TEXT, TEXT, TEXT)],
   wrongCluster: () => [
@@ -53,6 +62,7 @@ const SAMPLES: { [name in keyof Builders]: () => string[] } = {
   foreignStore: () => [
     messages.foreignStore(TEXT, TEXT, TEXT, undefined),
     messages.foreignStore(TEXT, TEXT, TEXT, TEXT),
+    messages.foreignStore(TEXT, TEXT, TEXT, undefined, messages.subjectOf("Job")),
   ],
   annotationTooLong: () => [messages.annotationTooLong(NUMBER)],
   annotationNotAList: () => [messages.annotationNotAList()],

@@ -19,6 +19,7 @@ const policy: Policy = {
   clusterName: "c1",
   trustedUsers: new Set(["platform"]),
   trustedGroups: new Set(),
+  trustedControllers: new Set(),
 };
 
 const key = fc.oneof(
