@@ -57,6 +57,9 @@ export interface Workload {
  * the object to the template. A Map: the kind comes from the request.
  */
 export const WORKLOAD_TEMPLATES: ReadonlyMap<string, readonly string[]> = new Map([
+  // The replication controller is not trusted by default, but a shared controller identity
+  // (--use-service-account-credentials=false) covers it: its template is checked like the rest.
+  ["/ReplicationController", ["spec", "template"]],
   ["batch/Job", ["spec", "template"]],
   ["batch/CronJob", ["spec", "jobTemplate", "spec", "template"]],
   ["apps/Deployment", ["spec", "template"]],

@@ -32,7 +32,7 @@ describe("parseCommand api", () => {
       certificates: undefined,
       namespace: "apolo",
       usernamePrefix: "",
-      maxInflightBodyBytes: 16 * 1024 * 1024,
+      maxInflightBodyBytes: 6 * 1024 * 1024,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

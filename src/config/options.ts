@@ -286,8 +286,9 @@ export const API_OPTIONS = [
   {
     flag: "max-inflight-body-bytes",
     env: env("MAX_INFLIGHT_BODY_BYTES"),
-    default: "16777216",
-    help: "bytes of request bodies held at once over all connections; beyond it requests get 429 (2097152 to 1073741824)",
+    // Each add also reads and rewrites its owner's store (up to 1 MiB of data), so a few at once.
+    default: "6291456",
+    help: "bytes of request bodies held at once over all connections (after authentication); beyond it requests get 429 (2097152 to 1073741824)",
   },
   ...SERVER_OPTIONS,
 ] as const satisfies readonly OptionSpec[];

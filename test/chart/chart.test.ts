@@ -141,7 +141,7 @@ describe("helm template", () => {
     expect(find(m, "PodDisruptionBudget").spec).toMatchObject({ minAvailable: 1 });
   });
 
-  it("registers CREATE of pods, UPDATE of pods/ephemeralcontainers and CREATE/UPDATE of the workload kinds, failing closed, never in kube-system or its own namespace", () => {
+  it("registers CREATE of pods, UPDATE of pods/ephemeralcontainers and CREATE/UPDATE of the workload kinds, failing closed, for every object of a served namespace, never in kube-system or its own namespace", () => {
     const m = render([], "apolo-system");
     const w = webhook(m);
     expect(w).toMatchObject({ failurePolicy: "Fail", sideEffects: "None", reinvocationPolicy: "IfNeeded" });
@@ -149,10 +149,12 @@ describe("helm template", () => {
     expect(w.rules.map((r) => `${r.operations.join()} ${r.resources.join()}`)).toEqual([
       "CREATE pods",
       "UPDATE pods/ephemeralcontainers",
+      "CREATE,UPDATE replicationcontrollers",
       "CREATE,UPDATE jobs,cronjobs",
       "CREATE,UPDATE deployments,replicasets,statefulsets,daemonsets",
     ]);
     expect(w.clientConfig.caBundle).toBeUndefined();
+    expect(w).not.toHaveProperty("objectSelector");
     const excluded = w.namespaceSelector.matchExpressions.find((e) => e.operator === "NotIn");
     expect(excluded?.values).toEqual(expect.arrayContaining(["kube-system", "apolo-system"]));
     expect(w.namespaceSelector.matchLabels).toEqual({ "platform.apolo.us/secrets-webhook": "enabled" });
@@ -340,7 +342,7 @@ describe("the secrets API (api.enabled)", () => {
     ]);
     // Memory bounds like the webhook's: bodies in flight, connections and the V8 heap.
     expect(Object.fromEntries((apiContainer?.env ?? []).map((e) => [e.name, e.value]))).toMatchObject({
-      APOLO_SECRETS_WEBHOOK_MAX_INFLIGHT_BODY_BYTES: "16777216",
+      APOLO_SECRETS_WEBHOOK_MAX_INFLIGHT_BODY_BYTES: "6291456",
       APOLO_SECRETS_WEBHOOK_MAX_CONNECTIONS: "1000",
       NODE_OPTIONS: "--max-old-space-size=128 --max-semi-space-size=2",
     });
@@ -429,6 +431,8 @@ describe("values.schema.json", () => {
     // Ignore would let pods through unchecked whenever the webhook is down.
     [["webhook.failurePolicy=Ignore"], /at '\/webhook\/failurePolicy': value must be 'Fail'/],
     [["webhook.namespaces={Bad_Name}"], /namespaces/],
+    // Pods and workloads without the selected labels would skip every check (a forged owner).
+    [["webhook.objectSelector.matchLabels.team=ml"], /webhook\.objectSelector is not supported/],
     [["json:webhook.secretLabelSelectors=[]"], /secretLabelSelectors.*(minItems|at least 1)/i],
     [["webhook.secretLabelSelector=x"], /additional properties 'secretLabelSelector' not allowed/i],
     [

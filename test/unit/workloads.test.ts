@@ -52,6 +52,8 @@ const KINDS: Record<string, { group: string; resource: string; wrap: (t: Json) =
   ReplicaSet: { group: "apps", resource: "replicasets", wrap: (t) => ({ template: t }) },
   StatefulSet: { group: "apps", resource: "statefulsets", wrap: (t) => ({ template: t }) },
   DaemonSet: { group: "apps", resource: "daemonsets", wrap: (t) => ({ template: t }) },
+  // Not trusted by default, but a shared controller identity covers the replication controller.
+  ReplicationController: { group: "", resource: "replicationcontrollers", wrap: (t) => ({ template: t }) },
 };
 
 function review(
@@ -62,7 +64,7 @@ function review(
 ): Json {
   const k = KINDS[kind] as (typeof KINDS)[string];
   const object = (t: Json) => ({
-    apiVersion: `${k.group}/v1`,
+    apiVersion: k.group === "" ? "v1" : `${k.group}/v1`,
     kind,
     metadata: { name: "w" },
     spec: k.wrap(t),
