@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
-import { CASE_CLUSTER, CASE_NAMESPACE, cases, PLATFORM_GROUP, PLATFORM_USER } from "../cases/cases.js";
-import { submitterOf } from "../support/replay.js";
+import { CASE_NAMESPACE, cases } from "../cases/cases.js";
+import { caseMutateArgs } from "../support/mutate-args.js";
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, "../../bin/apolo-secrets-webhook");
@@ -35,21 +35,9 @@ try {
     const secrets = join(dir, `${index}-secrets.yaml`);
     writeFileSync(pod, stringify(c.pod));
     writeFileSync(secrets, secretsYaml(c.stores));
-    const submitter = submitterOf(c);
-    const base = ["mutate", "--pod", pod, "--secrets", secrets, "--scope", c.scope ?? "user"];
-    const identity = [
-      "--cluster-name",
-      CASE_CLUSTER,
-      "--user",
-      submitter.username,
-      "--trusted-user",
-      PLATFORM_USER,
-      "--trusted-group",
-      PLATFORM_GROUP,
-      ...submitter.groups.flatMap((g) => ["--group", g]),
-    ];
     for (const mode of [["--patch"], []]) {
-      const outcome = await run(BIN, [...base, ...identity, ...mode], { encoding: "utf8" }).then(
+      const args = ["mutate", ...caseMutateArgs(c, pod, secrets), ...mode];
+      const outcome = await run(BIN, args, { encoding: "utf8" }).then(
         ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
         (e: { code: number; stdout: string; stderr: string }) => ({
           code: e.code,

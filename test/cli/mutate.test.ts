@@ -7,16 +7,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import {
-  type AdmissionCase,
-  CASE_CLUSTER,
-  CASE_NAMESPACE,
-  cases,
-  type JsonObject,
-  PLATFORM_GROUP,
-  PLATFORM_USER,
-} from "../cases/cases.js";
-import { type Answer, expectCaseAnswer, submitterOf } from "../support/replay.js";
+import { type AdmissionCase, CASE_NAMESPACE, cases, type JsonObject } from "../cases/cases.js";
+import { caseMutateArgs } from "../support/mutate-args.js";
+import { type Answer, expectCaseAnswer } from "../support/replay.js";
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, "../../bin/apolo-secrets-webhook");
@@ -66,23 +59,8 @@ function write(name: string, content: string): string {
 }
 
 async function answerFor(c: AdmissionCase, pod: JsonObject): Promise<Answer> {
-  const submitter = submitterOf(c);
   const args = [
-    "--pod",
-    write("pod.yaml", stringify(pod)),
-    "--secrets",
-    write("secrets.yaml", secretsYaml(c.stores)),
-    "--scope",
-    c.scope ?? "user",
-    "--cluster-name",
-    CASE_CLUSTER,
-    "--user",
-    submitter.username,
-    "--trusted-user",
-    PLATFORM_USER,
-    "--trusted-group",
-    PLATFORM_GROUP,
-    ...submitter.groups.flatMap((g) => ["--group", g]),
+    ...caseMutateArgs(c, write("pod.yaml", stringify(pod)), write("secrets.yaml", secretsYaml(c.stores))),
     "--patch",
   ];
   const result = await mutate(args);

@@ -49,7 +49,7 @@ import {
   webhookConfiguration,
 } from "../cluster/webhook.js";
 import { postJson } from "../support/https-client.js";
-import { reviewFor } from "../support/review.js";
+import { aliceJobReview } from "../support/review.js";
 import {
   api,
   createPod,
@@ -195,15 +195,7 @@ describe.runIf(local !== undefined)("hostile load: budget and memory (local cont
       await waitForWebhookReady(webhook, managed);
       const ns = await freshNamespace("e2e-attack-budget");
       await putStore(ns, "alice", ["k"]);
-      const normal = reviewFor(
-        {
-          metadata: { name: "normal", labels: { "platform.apolo.us/user": "alice" } },
-          spec: { containers: [{ name: "c", image: "i", env: [{ name: "A", value: "secret:k" }] }] },
-        },
-        "normal",
-        { username: "alice", groups: [] },
-        ns,
-      );
+      const normal = aliceJobReview("normal", ns);
       expect((await postJson(webhook.url, normal, { ca: local.plane.ca.pem })).status).toBe(200);
       for (const length of [7_340_032, 7_340_032, 2_097_152]) {
         const socket = connect({ host: "127.0.0.1", port: webhook.port, rejectUnauthorized: false });
@@ -269,7 +261,7 @@ describe.runIf(local !== undefined)("hostile load: budget and memory (local cont
       const status = readFileSync(`/proc/${api.managed.pid}/status`, "utf8");
       const peak = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]) * 1024;
       process.stdout.write(
-        `[attack] secrets API peak RSS ${(peak / 1e6).toFixed(0)} MB; ${JSON.stringify(statuses.slice(0, 5))}\n`,
+        `[hostile-load] secrets API peak RSS ${(peak / 1e6).toFixed(0)} MB; ${JSON.stringify(statuses.slice(0, 5))}\n`,
       );
       // Every request answered (added, too large, or refused for now), and the process stays
       // under the chart's limit (charts/.../values.yaml api.resources.limits.memory: 256Mi).
@@ -375,8 +367,10 @@ describe.runIf(local !== undefined)("hostile load: connections (local control pl
       await new Promise((resolve) => setTimeout(resolve, 2000));
       const status = readFileSync(`/proc/${managed.pid}/status`, "utf8");
       const rss = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]) * 1024;
-      process.stdout.write(`[attack] webhook RSS with 4000 idle connections: ${(rss / 1e6).toFixed(0)} MB\n`);
-      process.stdout.write(`[attack] connections closed by the server: ${closedByServer}\n`);
+      process.stdout.write(
+        `[hostile-load] webhook RSS with 4000 idle connections: ${(rss / 1e6).toFixed(0)} MB\n`,
+      );
+      process.stdout.write(`[hostile-load] connections closed by the server: ${closedByServer}\n`);
       expect(closedByServer).toBeGreaterThanOrEqual(3000);
       expect(rss).toBeLessThan(256 * 1024 * 1024);
     } finally {

@@ -12,6 +12,7 @@ import { stopProcess, waitFor } from "../cluster/processes.js";
 import { launchWebhook } from "../cluster/webhook.js";
 import { postJson } from "../support/https-client.js";
 import { reviewFor } from "../support/replay.js";
+import { aliceJobReview } from "../support/review.js";
 import { e2e, freshNamespace, metricValue, putStore, storeName } from "./support.js";
 
 const local = e2e().local;
@@ -78,15 +79,7 @@ describe.runIf(local !== undefined)("memory under hostile load (local control pl
       const ns = await freshNamespace("e2e-memory");
       await putStore(ns, "alice", ["k"]);
       const tls = { ca: local.plane.ca.pem, ...webhook.client };
-      const normal = reviewFor(
-        {
-          metadata: { name: "normal", labels: { "platform.apolo.us/user": "alice" } },
-          spec: { containers: [{ name: "c", image: "i", env: [{ name: "A", value: "secret:k" }] }] },
-        },
-        "normal",
-        { username: "alice", groups: [] },
-        ns,
-      );
+      const normal = aliceJobReview("normal", ns);
       const mutated = (answer: { status: number; body: unknown }) => {
         const response = (answer.body as { response?: { allowed?: boolean; patch?: string } }).response;
         return (

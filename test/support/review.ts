@@ -33,3 +33,16 @@ export function reviewFor(
     },
   };
 }
+
+/** The review of alice's small job pod using her secret `k`: the "normal review sent meanwhile". */
+export function aliceJobReview(uid: string, namespace: string): JsonObject {
+  return reviewFor(
+    {
+      metadata: { name: uid, labels: { "platform.apolo.us/user": "alice" } },
+      spec: { containers: [{ name: "c", image: "i", env: [{ name: "A", value: "secret:k" }] }] },
+    },
+    uid,
+    { username: "alice", groups: [] },
+    namespace,
+  );
+}
