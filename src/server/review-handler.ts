@@ -8,8 +8,8 @@ import {
   type AdmissionRequest,
   type AdmissionReviewResponse,
 } from "../admission/types.js";
-import { auditAnnotations } from "../core/advice.js";
 import { type AdmissionOutcome, admit } from "../core/admit.js";
+import { auditAnnotations } from "../core/advice.js";
 import { clip } from "../core/limits.js";
 import type { Policy } from "../core/policy.js";
 import type { SecretIndex } from "../core/secret-index.js";
