@@ -33,8 +33,19 @@ function toBase64(text: string): string {
   return Buffer.from(text, "utf8").toString("base64");
 }
 
+/** What a response tells besides its decision: warnings for the user, annotations for the audit log. */
+export interface ResponseNotes {
+  warnings?: readonly string[];
+  auditAnnotations?: Readonly<Record<string, string>>;
+}
+
 /** Ties a verdict to its request: echoes apiVersion and uid, encodes the patch. */
-export function completeReview(apiVersion: string, uid: string, verdict: Verdict): AdmissionReviewResponse {
+export function completeReview(
+  apiVersion: string,
+  uid: string,
+  verdict: Verdict,
+  notes: ResponseNotes = {},
+): AdmissionReviewResponse {
   let response: AdmissionResponse;
   if (verdict.allowed) {
     response = { uid, allowed: true };
@@ -54,5 +65,8 @@ export function completeReview(apiVersion: string, uid: string, verdict: Verdict
       },
     };
   }
+  const warnings = [...(response.warnings ?? []), ...(notes.warnings ?? [])];
+  if (warnings.length > 0) response.warnings = warnings;
+  if (notes.auditAnnotations) response.auditAnnotations = { ...notes.auditAnnotations };
   return { apiVersion, kind: "AdmissionReview", response };
 }

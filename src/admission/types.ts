@@ -82,6 +82,8 @@ export interface AdmissionResponse {
   /** base64 of the JSON Patch document */
   patch?: string;
   warnings?: string[];
+  /** Written to the API server's audit log as `<webhook name>/<key>`. */
+  auditAnnotations?: Record<string, string>;
 }
 
 export interface AdmissionReviewResponse {

@@ -2,11 +2,12 @@
 // the live store lookup (on a `missingIn` hint) and the wire encoding.
 
 import { denied, patched, type Verdict } from "../admission/respond.js";
-import type { AdmissionRequest, Workload } from "../admission/types.js";
+import type { AdmissionRequest, Pod, Workload } from "../admission/types.js";
+import { boundWarnings, legacyOwnerLabels, suggestionWarnings } from "./advice.js";
 import { podAfterEphemeralUpdate } from "./ephemeral.js";
 import * as messages from "./messages.js";
 import { toJsonPatch } from "./patch.js";
-import { planInjection } from "./plan.js";
+import { type Plan, planInjection, type Refusal } from "./plan.js";
 import type { PlanMode } from "./pod-references.js";
 import type { Policy } from "./policy.js";
 import type { SecretIndex } from "./secret-index.js";
@@ -19,6 +20,10 @@ export interface AdmissionOutcome {
   owner: string | undefined;
   /** When keys were missing from this store, a fresh look may change the answer. */
   missingIn: { namespace: string; store: string } | undefined;
+  /** Key names the pod asked for: for the audit log (empty when the owner's store is not theirs). */
+  keys: readonly string[];
+  /** What the user should know even when the pod is fine; bounded. */
+  warnings: readonly string[];
 }
 
 export interface AdmitOptions {
@@ -35,7 +40,8 @@ function modeOf(request: AdmissionRequest): PlanMode | undefined {
 }
 
 function outcome(verdict: Verdict, reason: string, fields: Partial<AdmissionOutcome> = {}): AdmissionOutcome {
-  return { verdict, reason, owner: fields.owner, missingIn: fields.missingIn };
+  const { owner, missingIn, keys = [], warnings = [] } = fields;
+  return { verdict, reason, owner, missingIn, keys, warnings };
 }
 
 export function admit(
@@ -58,14 +64,15 @@ export function admit(
   const submitter = options.checkSubmitter ? request.userInfo : undefined;
   const result = planInjection({ pod, namespace, mode, submitter }, policy, index);
   const owner = result.owner?.display;
+  const told = { owner, keys: result.keys, warnings: adviceOf(pod, result, namespace, index) };
   if (result.kind === "refusal") {
     return outcome(denied(result.code, result.message), result.reason, {
-      owner,
+      ...told,
       missingIn: result.missingIn,
     });
   }
   const operations = toJsonPatch(result);
-  return outcome(patched(operations), operations.length > 0 ? "mutated" : "unchanged", { owner });
+  return outcome(patched(operations), operations.length > 0 ? "mutated" : "unchanged", told);
 }
 
 /**
@@ -95,16 +102,36 @@ function admitTemplate(
   const input = { pod, namespace, mode: "create", submitter, workload: workload.kind } as const;
   const result = planInjection(input, policy, index);
   const owner = result.owner?.display;
+  const told = { owner, keys: result.keys, warnings: adviceOf(pod, result, namespace, index) };
   if (result.kind === "refusal") {
     return outcome(denied(result.code, result.message), result.reason, {
-      owner,
+      ...told,
       missingIn: result.missingIn,
     });
   }
-  return outcome(patched([]), "template-checked", { owner });
+  return outcome(patched([]), "template-checked", told);
 }
 
 /** Both templates serialized the same: the API server writes them from the same types, in one order. */
 function sameTemplate(sent: Workload["template"], stored: Workload["template"] | undefined): boolean {
   return stored !== undefined && JSON.stringify(sent) === JSON.stringify(stored);
+}
+
+/**
+ * Warnings for the submitter. Close names come from the owner's store only on a refusal for
+ * missing keys, which the plan gives only to someone allowed to act for that owner.
+ */
+function adviceOf(pod: Pod, result: Plan | Refusal, namespace: string, index: SecretIndex): string[] {
+  const warnings: string[] = [];
+  const legacy = legacyOwnerLabels(pod.metadata.labels ?? {});
+  if (legacy.length > 0) warnings.push(messages.legacyOwnerLabel(legacy));
+  if (result.kind === "plan") {
+    let files = 0;
+    for (const change of result.mounts) files += change.mounts.length;
+    if (files > 0) warnings.push(messages.subPathMounts(files));
+  } else if (result.missing.length > 0 && result.owner) {
+    const present = index.keysOf(namespace, result.owner.store);
+    if (present) warnings.push(...suggestionWarnings(result.missing, present));
+  }
+  return boundWarnings(warnings);
 }

@@ -282,3 +282,17 @@ export function tooManyMounts(count: number): string {
 export function moreProblems(count: number): string {
   return `and ${count} more problem${count === 1 ? "" : "s"}`;
 }
+
+// Warnings: the pod is admitted (or refused for another reason), but its user should know this.
+
+export function legacyOwnerLabel(labels: readonly string[]): string {
+  return `the owner label ${listSome(labels, quoted)} uses the legacy prefix platform.neuromation.io/; use platform.apolo.us/ instead`;
+}
+
+export function subPathMounts(count: number): string {
+  return `${count} secret file(s) mounted with subPath: a running container does not see later changes to the secret; restart the job to pick them up`;
+}
+
+export function didYouMean(missing: string, close: readonly string[]): string {
+  return `secret ${quoted(missing)} is missing: did you mean ${listSome(close, quoted)}?`;
+}

@@ -32,6 +32,9 @@ export interface Refusal {
   owner: Owner | undefined;
   /** Set when keys were missing: a fresh look at this store may change the answer. */
   missingIn: { namespace: string; store: string } | undefined;
+  /** Key names the pod asked for and the ones the store lacks; empty on a forged owner. */
+  keys: string[];
+  missing: string[];
 }
 
 export interface EnvChange {
@@ -58,6 +61,8 @@ export interface Plan {
   /** The secret volume to add, when files are requested and the pod lacks it. */
   volume: { name: string; store: string; createList: boolean } | undefined;
   mounts: MountChange[];
+  /** Key names the pod asked for, sorted: for the audit log. */
+  keys: string[];
 }
 
 export interface PlanInput {
@@ -107,7 +112,7 @@ export function planInjection(input: PlanInput, policy: Policy, index: SecretInd
   ];
   if (problems.length > 0) {
     const missingIn = missing.length > 0 && owner ? { namespace, store: owner.store } : undefined;
-    return refusal(problems, owner, missingIn);
+    return { ...refusal(problems, owner, missingIn), keys: [...checked.wanted].sort(), missing };
   }
   return {
     kind: "plan",
@@ -116,11 +121,20 @@ export function planInjection(input: PlanInput, policy: Policy, index: SecretInd
     env: refs.env.map(toEnvChange),
     volume: files.volume,
     mounts: files.mounts,
+    keys: [...checked.wanted].sort(),
   };
 }
 
 function emptyPlan(): Plan {
-  return { kind: "plan", owner: undefined, store: undefined, env: [], volume: undefined, mounts: [] };
+  return {
+    kind: "plan",
+    owner: undefined,
+    store: undefined,
+    env: [],
+    volume: undefined,
+    mounts: [],
+    keys: [],
+  };
 }
 
 /** The job's owner from its labels; without one, a pod that uses references is refused. */
@@ -152,7 +166,15 @@ function forgedOwner(
   const message = submitterProblem(submitter, owner, policy, workload);
   if (message === undefined) return undefined;
   const forged = problem(403, "forged-owner", message);
-  return { kind: "refusal", ...forged, problems: [forged], owner, missingIn: undefined };
+  return {
+    kind: "refusal",
+    ...forged,
+    problems: [forged],
+    owner,
+    missingIn: undefined,
+    keys: [],
+    missing: [],
+  };
 }
 
 /** A pod may use a store Secret directly only when it is its own owner's store. */
@@ -172,7 +194,11 @@ function toEnvChange({ field, containerIndex, envIndex, name, ref }: EnvReferenc
   return { field, containerIndex, envIndex, name, key: ref.key };
 }
 
-function refusal(problems: Problem[], owner: Owner | undefined, missingIn: Refusal["missingIn"]): Refusal {
+function refusal(
+  problems: Problem[],
+  owner: Owner | undefined,
+  missingIn: Refusal["missingIn"],
+): Omit<Refusal, "keys" | "missing"> {
   // Forbidden problems first: they matter more than a typo.
   problems.sort((a, b) => (a.code === b.code ? 0 : a.code === 403 ? -1 : 1));
   const first = problems[0] as Problem;

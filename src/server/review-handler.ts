@@ -9,6 +9,7 @@ import {
   type AdmissionReviewResponse,
 } from "../admission/types.js";
 import { type AdmissionOutcome, admit } from "../core/admit.js";
+import { auditAnnotations } from "../core/advice.js";
 import { clip } from "../core/limits.js";
 import type { Policy } from "../core/policy.js";
 import type { SecretIndex } from "../core/secret-index.js";
@@ -85,7 +86,15 @@ function answerUndecodable(
   // The message may quote a field name of the body: keep it small.
   const message = `Invalid AdmissionReview: ${clip(decoded.message, 1000)}`;
   if (decoded.uid === undefined) return { status: 400, body: { error: message } };
-  return { status: 200, body: completeReview(decoded.apiVersion, decoded.uid, denied(400, message)) };
+  const notes = {
+    auditAnnotations: auditAnnotations({
+      owner: undefined,
+      keys: [],
+      decision: "error",
+      reason: "bad-request",
+    }),
+  };
+  return { status: 200, body: completeReview(decoded.apiVersion, decoded.uid, denied(400, message), notes) };
 }
 
 /** The core's verdict; an unexpected error is a 500 denial (fail closed), logged. */
@@ -99,6 +108,8 @@ function decide(deps: ReviewHandlerDeps, request: AdmissionRequest): AdmissionOu
       reason: "internal-error",
       owner: undefined,
       missingIn: undefined,
+      keys: [],
+      warnings: [],
     };
   }
 }
@@ -137,9 +148,14 @@ function finish(
     dryRun: request.dryRun || undefined,
     durationMs: Math.round(seconds * 1e6) / 1e3,
   });
+  const { owner, keys, warnings } = outcome;
+  const notes = {
+    warnings,
+    auditAnnotations: auditAnnotations({ owner, keys, decision, reason: outcome.reason }),
+  };
   return {
     status: 200,
-    body: completeReview(review.apiVersion || ADMISSION_API_VERSION, request.uid, outcome.verdict),
+    body: completeReview(review.apiVersion || ADMISSION_API_VERSION, request.uid, outcome.verdict, notes),
   };
 }
 

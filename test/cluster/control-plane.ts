@@ -50,7 +50,7 @@ export interface ControlPlane {
   apiserverArgs: string[];
   /** etcd's client URL: tests read stored objects straight from it (encryption at rest). */
   etcdUrl: string;
-  /** The API server's audit log: the webhook user's requests for Secrets (see AUDIT_POLICY). */
+  /** The API server's audit log: the webhook user's requests for Secrets, pod creations (see AUDIT_POLICY). */
   auditLog: string;
   /** How the API server authenticates to the webhook (see webhookClientAuth). */
   webhookClient: WebhookClientAuth;
@@ -235,6 +235,9 @@ rules:
 - level: Metadata
   users: [${USERS.webhook.name}]
   resources: [{group: "", resources: [secrets]}]
+- level: Metadata
+  verbs: [create]
+  resources: [{group: "", resources: [pods]}]
 - level: None
 `;
 /**

@@ -6,8 +6,8 @@
 // with `node --import tsx` as the Makefile does: the `tsx` wrapper SIGKILLs its child when a
 // relayed signal is not acknowledged within 30 ms, which a busy start does not manage.
 
-import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   ApiException,
@@ -282,7 +282,36 @@ async function runDemo(cluster: LocalCluster): Promise<void> {
   for (const [title, as, pod, code, expected] of refusals) {
     await showRefusal(title, as.createNamespacedPod({ namespace: NAMESPACE, body: pod }), code, expected);
   }
+  showWarningAndAudit(plane);
   await runJobDemo(plane, admin);
+}
+
+/** What kubectl prints besides the answer (a warning), and what the API server's audit log keeps. */
+function showWarningAndAudit(plane: ControlPlane): void {
+  say(bold("\nA typo, as kubectl shows it: the refusal and a warning with the close name alice has"));
+  const pod = jobPod("typo", "alice", { DB: "secret:db_pasword" });
+  const run = spawnSync(
+    plane.tools.kubectl,
+    ["--kubeconfig", plane.kubeconfigs.platform, "-n", NAMESPACE, "create", "--dry-run=server", "-f", "-"],
+    { input: JSON.stringify({ apiVersion: "v1", kind: "Pod", ...pod }), encoding: "utf8" },
+  );
+  const warning = run.stderr.split("\n").find((line) => line.startsWith("Warning:"));
+  say(`  ${warning ?? "(no warning)"}`);
+  check(warning?.includes("did you mean 'db_password'?") === true, "the warning names db_password");
+
+  say(bold("\nThe API server's audit log: which job used which secret, names only"));
+  const event = readFileSync(plane.auditLog, "utf8")
+    .split("\n")
+    .filter((line) => line.includes('"name":"train-alice"') && line.includes("secrets.apolo.us/keys"))
+    .map((line) => JSON.parse(line) as { annotations?: Record<string, string> })[0];
+  const annotations = Object.entries(event?.annotations ?? {}).filter(([key]) =>
+    key.startsWith("secrets.apolo.us/"),
+  );
+  say(`  pods/train-alice create: ${annotations.map(([key, value]) => `${key}=${value}`).join(" ")}`);
+  check(
+    annotations.some(([key, value]) => key === "secrets.apolo.us/keys" && value.includes("db_password")),
+    "the audit event names the keys",
+  );
 }
 
 /**

@@ -78,6 +78,9 @@ const SAMPLES: { [name in keyof Builders]: () => string[] } = {
   volumeNameTaken: () => [messages.volumeNameTaken(TEXT)],
   tooManyMounts: () => [messages.tooManyMounts(NUMBER)],
   moreProblems: () => [messages.moreProblems(1), messages.moreProblems(NUMBER)],
+  legacyOwnerLabel: () => [messages.legacyOwnerLabel([TEXT])],
+  subPathMounts: () => [messages.subPathMounts(NUMBER)],
+  didYouMean: () => [messages.didYouMean(TEXT, [TEXT])],
 };
 
 const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");

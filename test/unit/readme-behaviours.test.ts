@@ -64,6 +64,7 @@ describe("an internal error", () => {
       uid: "uid-500",
       allowed: false,
       status: { code: 500, message: INTERNAL_ERROR, reason: "InternalError" },
+      auditAnnotations: { decision: "error", reason: "internal-error" },
     });
     const entries = logged();
     expect(entries.find((e) => e.msg === "admission failed")).toMatchObject({
