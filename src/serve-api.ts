@@ -39,7 +39,7 @@ async function startApi(config: ApiConfig, logger: Logger, lifecycle: ServerLife
   const reviewer = new TokenReviewer(kube);
   const app = createSecretsApi({
     review: (token) => reviewer.review(token),
-    mapping: { usernamePrefix: config.usernamePrefix },
+    mapping: config.identity,
     store: new StoreWriter(kube, config.namespace),
     readiness: lifecycle.readiness,
     bodyBudget: new BodyBudget(config.maxInflightBodyBytes),

@@ -2,16 +2,19 @@
 // submitters) come from the same variables as `serve`, so an operator's environment explains
 // what the running webhook would do.
 
+import type { IdentityRule } from "../core/identity.js";
 import type { Scope } from "../core/policy.js";
 import { parseArgv } from "./argv.js";
 import { ConfigError, clusterNameOf, scopeOf } from "./checks.js";
 import { renderHelp } from "./help.js";
+import { identityRuleOf } from "./identity.js";
 import {
   CLUSTER_NAME_OPTION,
   ENV_PREFIX,
   type OptionSpec,
   SCOPE_OPTION,
   TRUSTED_CONTROLLERS_OPTION,
+  USERNAME_PREFIX_OPTION,
 } from "./options.js";
 import { type Env, optionsOf } from "./reader.js";
 
@@ -26,6 +29,7 @@ export interface MutateConfig {
   trustedUsers: readonly string[];
   trustedGroups: readonly string[];
   trustedControllers: readonly string[];
+  identity: IdentityRule;
   printPatch: boolean;
 }
 
@@ -69,6 +73,7 @@ export const MUTATE_OPTIONS = [
     help: "a trusted group (the variable: a comma-separated list)",
   },
   TRUSTED_CONTROLLERS_OPTION,
+  USERNAME_PREFIX_OPTION,
   {
     flag: "patch",
     default: "false",
@@ -111,6 +116,7 @@ export function parseMutate(
     trustedUsers: o.list("trusted-user"),
     trustedGroups: o.list("trusted-group"),
     trustedControllers: o.list("trusted-controllers"),
+    identity: identityRuleOf(o.named("username-prefix"), o.text("username-prefix")),
     printPatch: o.bool("patch"),
   };
   return { command: "mutate", config: Object.freeze(config) };

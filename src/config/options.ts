@@ -175,6 +175,15 @@ export const TRUSTED_CONTROLLERS_OPTION = {
   help: "comma-separated users of the built-in controllers: they pass the submitter check only, for the pods (and Jobs, ReplicaSets) they create from templates checked when a person wrote them; empty trusts none",
 } as const satisfies OptionSpec;
 
+/** The identity rule (user name → owner), one setting for `serve`, `api` and `mutate` alike. */
+export const USERNAME_PREFIX_OPTION = {
+  flag: "username-prefix",
+  env: env("USERNAME_PREFIX"),
+  default: "",
+  value: "PREFIXES",
+  help: "comma-separated prefixes removed from authenticated user names to give the owner (e.g. system:serviceaccount:apolo-users:); an empty item also takes names as they are (system:serviceaccount:apolo-users:, for both); a name that maps to no owner is refused by api and is no pod's owner in serve; empty: the user name is the owner",
+} as const satisfies OptionSpec;
+
 /** Options of `serve`, the admission webhook. */
 export const SERVE_OPTIONS = [
   {
@@ -224,6 +233,7 @@ export const SERVE_OPTIONS = [
     help: "comma-separated groups whose members may submit pods for any owner",
   },
   TRUSTED_CONTROLLERS_OPTION,
+  USERNAME_PREFIX_OPTION,
   {
     flag: "namespaces",
     env: env("NAMESPACES"),
@@ -277,12 +287,7 @@ export const API_OPTIONS = [
     default: "",
     help: "namespace of the stores the API writes (required)",
   },
-  {
-    flag: "username-prefix",
-    env: env("API_USERNAME_PREFIX"),
-    default: "",
-    help: "removed from authenticated user names to give the owner (e.g. system:serviceaccount:apolo-users:); callers without it are refused; empty: the user name is the owner",
-  },
+  USERNAME_PREFIX_OPTION,
   {
     flag: "max-inflight-body-bytes",
     env: env("MAX_INFLIGHT_BODY_BYTES"),
