@@ -1,7 +1,7 @@
 // `api`: the secrets API's settings, read from the option table and checked at start.
 
-import { parseArgv } from "./argv.js";
 import type { IdentityRule } from "../core/identity.js";
+import { parseArgv } from "./argv.js";
 import { ConfigError, isNamespace } from "./checks.js";
 import { renderHelp } from "./help.js";
 import { identityRuleOf } from "./identity.js";

@@ -29,8 +29,14 @@ describe("--username-prefix", () => {
       "oidc-,",
       `${NAME}: with names as they are (the empty item), the prefix 'oidc-' must contain a character owner names never have, such as ':' (else the user 'oidc-alice' could be the owner 'oidc-alice' or 'alice')`,
     ],
-    [Array.from({ length: 17 }, (_, i) => `p${i}:`).join(","), `${NAME} lists 17 prefixes; at most 16 are allowed`],
-    [`${"x".repeat(254)}:`, `${NAME}: the prefix '${"x".repeat(40)}…' has 255 characters; at most 253 are allowed`],
+    [
+      Array.from({ length: 17 }, (_, i) => `p${i}:`).join(","),
+      `${NAME} lists 17 prefixes; at most 16 are allowed`,
+    ],
+    [
+      `${"x".repeat(254)}:`,
+      `${NAME}: the prefix '${"x".repeat(40)}…' has 255 characters; at most 253 are allowed`,
+    ],
   ])("refuses %j, saying why", (text, message) => {
     expect(() => rule(text)).toThrow(ConfigError);
     expect(() => rule(text)).toThrow(message);
@@ -43,19 +49,23 @@ describe("--username-prefix", () => {
   it("gives every accepted list one reading of each name, whatever the order of its items", () => {
     const prefix = fc.constantFrom("", SA, "oidc:", "system:serviceaccount:other:", "u-", "x:y:");
     fc.assert(
-      fc.property(fc.uniqueArray(prefix, { minLength: 1, maxLength: 4 }), fc.string({ maxLength: 10 }), (items, tail) => {
-        let accepted: readonly string[];
-        try {
-          accepted = rule(items.join(","));
-        } catch {
-          return;
-        }
-        const reversed = { usernamePrefixes: [...accepted].reverse() };
-        for (const start of [...items, "", "alice"]) {
-          const user = start + tail;
-          expect(ownerOfUser(user, reversed)).toEqual(ownerOfUser(user, { usernamePrefixes: accepted }));
-        }
-      }),
+      fc.property(
+        fc.uniqueArray(prefix, { minLength: 1, maxLength: 4 }),
+        fc.string({ maxLength: 10 }),
+        (items, tail) => {
+          let accepted: readonly string[];
+          try {
+            accepted = rule(items.join(","));
+          } catch {
+            return;
+          }
+          const reversed = { usernamePrefixes: [...accepted].reverse() };
+          for (const start of [...items, "", "alice"]) {
+            const user = start + tail;
+            expect(ownerOfUser(user, reversed)).toEqual(ownerOfUser(user, { usernamePrefixes: accepted }));
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -84,7 +84,13 @@ describe("parseCommand mutate", () => {
 
   it("builds the same Policy the webhook builds from the same settings", () => {
     const policy = policyOf(
-      mutate([...FILES, "--trusted-user=p", "--trusted-group=g", "--cluster-name=c", "--username-prefix=sa:,"]),
+      mutate([
+        ...FILES,
+        "--trusted-user=p",
+        "--trusted-group=g",
+        "--cluster-name=c",
+        "--username-prefix=sa:,",
+      ]),
     );
     expect(policy).toEqual({
       scope: "user",

@@ -118,8 +118,12 @@ describe("serve reads flags, then the environment, then defaults", () => {
 
   it("reads the identity rule from the variable the API reads, and refuses overlapping prefixes", () => {
     const env = { APOLO_SECRETS_WEBHOOK_USERNAME_PREFIX: "system:serviceaccount:apolo-users:," };
-    expect(serve(BASE, env).identity).toEqual({ usernamePrefixes: ["system:serviceaccount:apolo-users:", ""] });
-    expect(serve([...BASE, "--username-prefix=oidc:"], env).identity).toEqual({ usernamePrefixes: ["oidc:"] });
+    expect(serve(BASE, env).identity).toEqual({
+      usernamePrefixes: ["system:serviceaccount:apolo-users:", ""],
+    });
+    expect(serve([...BASE, "--username-prefix=oidc:"], env).identity).toEqual({
+      usernamePrefixes: ["oidc:"],
+    });
     expect(() => serve([...BASE, "--username-prefix=u-,"])).toThrow(
       "--username-prefix (APOLO_SECRETS_WEBHOOK_USERNAME_PREFIX): with names as they are (the empty item), the prefix 'u-' must contain a character owner names never have",
     );

@@ -10,7 +10,11 @@ const SA_AND_AS_IS: IdentityRule = { usernamePrefixes: [SA, ""] };
 
 describe("ownerOfUser", () => {
   it("takes names as they are by default, with the store id in '--' form", () => {
-    expect(ownerOfUser("alice", NAMES_AS_THEY_ARE)).toEqual({ kind: "owner", owner: "alice", storeId: "alice" });
+    expect(ownerOfUser("alice", NAMES_AS_THEY_ARE)).toEqual({
+      kind: "owner",
+      owner: "alice",
+      storeId: "alice",
+    });
     expect(ownerOfUser("org/alice", NAMES_AS_THEY_ARE)).toEqual({
       kind: "owner",
       owner: "org/alice",
@@ -22,7 +26,10 @@ describe("ownerOfUser", () => {
     expect(ownerOfUser(`${SA}alice`, SA_ONLY)).toEqual({ kind: "owner", owner: "alice", storeId: "alice" });
     expect(ownerOfUser("alice", SA_ONLY)).toEqual({ kind: "no-prefix" });
     expect(ownerOfUser(`${SA}Alice`, SA_ONLY)).toEqual({ kind: "bad-name", name: "Alice" });
-    expect(ownerOfUser(`${SA}${"a".repeat(239)}`, SA_ONLY)).toEqual({ kind: "too-long", name: "a".repeat(239) });
+    expect(ownerOfUser(`${SA}${"a".repeat(239)}`, SA_ONLY)).toEqual({
+      kind: "too-long",
+      name: "a".repeat(239),
+    });
   });
 
   it("with several prefixes and names as they are, reads each name by the one that applies, whatever the order", () => {
@@ -41,7 +48,9 @@ describe("userIsOwner", () => {
     expect(userIsOwner("alice", "alice", NAMES_AS_THEY_ARE)).toBe(true);
     expect(userIsOwner("org/alice", "org/alice", NAMES_AS_THEY_ARE)).toBe(true);
     for (const user of ["bob", "alic", "alicea", "org--alice", `${SA}alice`, ""])
-      expect(userIsOwner(user, user === "org--alice" ? "org/alice" : "alice", NAMES_AS_THEY_ARE), user).toBe(false);
+      expect(userIsOwner(user, user === "org--alice" ? "org/alice" : "alice", NAMES_AS_THEY_ARE), user).toBe(
+        false,
+      );
   });
 
   it("maps a service account in the users' namespace to its owner, and nobody else to it", () => {
@@ -68,8 +77,14 @@ describe("userIsOwner", () => {
 
 // User names as the cluster's authenticators give them: a prefix (or none) and a tail that is
 // often an owner name and sometimes not.
-const ownerPart = fc.stringMatching(/^[a-z0-9]([a-z0-9.-]{0,6}[a-z0-9])?(\/[a-z0-9]([a-z0-9-]{0,4}[a-z0-9])?){0,2}$/);
-const anyTail = fc.oneof(ownerPart, fc.string({ maxLength: 12 }), fc.constantFrom("a--b", "a/-b", "a..b", "A"));
+const ownerPart = fc.stringMatching(
+  /^[a-z0-9]([a-z0-9.-]{0,6}[a-z0-9])?(\/[a-z0-9]([a-z0-9-]{0,4}[a-z0-9])?){0,2}$/,
+);
+const anyTail = fc.oneof(
+  ownerPart,
+  fc.string({ maxLength: 12 }),
+  fc.constantFrom("a--b", "a/-b", "a..b", "A"),
+);
 const rules = fc.constantFrom<IdentityRule>(
   NAMES_AS_THEY_ARE,
   SA_ONLY,

@@ -65,7 +65,8 @@ export function ownerOfUser(username: string, rule: IdentityRule): UserOwner {
  */
 export function userIsOwner(username: string, owner: string, rule: IdentityRule): boolean {
   const start = ownerStart(username, rule.usernamePrefixes);
-  if (start < 0 || username.length - start !== owner.length || !username.startsWith(owner, start)) return false;
+  if (start < 0 || username.length - start !== owner.length || !username.startsWith(owner, start))
+    return false;
   const length = storeIdLength(owner);
   return length >= 0 && length <= MAX_STORE_ID;
 }

@@ -69,4 +69,3 @@ describe("ownerOf", () => {
     if (answer.kind === "refused") expect(answer.message.length).toBeLessThan(500);
   });
 });
-

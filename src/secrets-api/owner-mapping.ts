@@ -27,7 +27,10 @@ export function ownerOf(username: string, mapping: OwnerMapping): OwnerResult {
         message: `user '${excerpt(username)}' is not a platform user (expected a name starting with ${expectedPrefixes(mapping)})`,
       };
     case "bad-name":
-      return { kind: "refused", message: `user name '${excerpt(found.name)}' cannot own secrets: ${OWNER_RULE}` };
+      return {
+        kind: "refused",
+        message: `user name '${excerpt(found.name)}' cannot own secrets: ${OWNER_RULE}`,
+      };
     case "too-long":
       return {
         kind: "refused",

@@ -66,8 +66,14 @@ describe("identity.usernamePrefixes", () => {
       [`json:identity.usernamePrefixes=["${SA}"]`, "api.usernamePrefix=oidc:"],
       /set identity\.usernamePrefixes only: api\.usernamePrefix is its old name \(one prefix\), and both are set/,
     ],
-    [['json:identity.usernamePrefixes=["a:,b:"]'], /identity\/usernamePrefixes\/0.*(pattern|does not match)/i],
-    [['json:identity.usernamePrefixes=["a:","a:"]'], /at '\/identity\/usernamePrefixes': items at 0 and 1 are equal/],
+    [
+      ['json:identity.usernamePrefixes=["a:,b:"]'],
+      /identity\/usernamePrefixes\/0.*(pattern|does not match)/i,
+    ],
+    [
+      ['json:identity.usernamePrefixes=["a:","a:"]'],
+      /at '\/identity\/usernamePrefixes': items at 0 and 1 are equal/,
+    ],
     [["identity.usernamePrefix=a:"], /additional properties 'usernamePrefix' not allowed/i],
   ])("refuses %j with a clear message", (values, message) => {
     expect(() => render([...API, ...values])).toThrow(message);

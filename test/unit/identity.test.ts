@@ -62,7 +62,10 @@ describe("the submitter check with the identity rule", () => {
     expect(patchOf(response)).toContainEqual({
       op: "replace",
       path: "/spec/containers/0/env/0",
-      value: { name: "DB", valueFrom: { secretKeyRef: { name: "user--alice--secrets", key: "db_password" } } },
+      value: {
+        name: "DB",
+        valueFrom: { secretKeyRef: { name: "user--alice--secrets", key: "db_password" } },
+      },
     });
   });
 
@@ -94,7 +97,9 @@ describe("the submitter check with the identity rule", () => {
       apiVersion: "batch/v1",
       kind: "Job",
       metadata: { name: "train", namespace: CASE_NAMESPACE },
-      spec: { template: { metadata: { labels: { "platform.apolo.us/user": "alice" } }, spec: alicePod().spec } },
+      spec: {
+        template: { metadata: { labels: { "platform.apolo.us/user": "alice" } }, spec: alicePod().spec },
+      },
     };
     const rule = { usernamePrefixes: [SA] };
     expect((await answer(ALICE_SA, rule, job)).allowed).toBe(true);
