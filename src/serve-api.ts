@@ -58,7 +58,11 @@ async function startApi(config: ApiConfig, logger: Logger, lifecycle: ServerLife
     maxConnections: config.maxConnections,
   };
   const listener = certifiedListener(app, https, lifecycle, (port) =>
-    logger.info("secrets API serving", { port, namespace: config.namespace }),
+    logger.info("secrets API serving", {
+      port,
+      namespace: config.namespace,
+      usernamePrefixes: config.identity.usernamePrefixes.join(","),
+    }),
   );
   await startCertificate(config, kube, logger, metrics, lifecycle, listener);
   await startMetricsPort(config, metrics.registry, lifecycle, logger);

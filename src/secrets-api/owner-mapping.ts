@@ -4,8 +4,6 @@
 import { type IdentityRule, MAX_STORE_ID, ownerOfUser } from "../core/identity.js";
 import { excerpt } from "./excerpt.js";
 
-export { isOwnerName } from "../core/identity.js";
-
 /** The configured rule (--username-prefix). */
 export type OwnerMapping = IdentityRule;
 

@@ -5,12 +5,13 @@
 
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubectl } from "../cluster/control-plane.js";
-import { stopProcess } from "../cluster/processes.js";
+import { type Managed, stopProcess } from "../cluster/processes.js";
 import { freshUser, type SecretsApi, startSecretsApi, USERNAME_PREFIX } from "../cluster/secrets-api.js";
 import { launchWebhook, waitUntilCalled, webhookConfiguration } from "../cluster/webhook.js";
 import { api, e2e, freshNamespace, jobPod, readPod, refusal, storeName } from "./support.js";
@@ -23,6 +24,17 @@ const suffix = () => randomBytes(3).toString("hex");
 function plane() {
   if (!local) throw new Error("needs the local control plane");
   return local.plane;
+}
+
+/** The fields of the first JSON log line with this message that the process wrote. */
+function logLine(managed: Managed, msg: string): Record<string, unknown> | undefined {
+  const text = readFileSync(managed.logFile).subarray(managed.logStart).toString("utf8");
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const fields = JSON.parse(line) as Record<string, unknown>;
+    if (fields.msg === msg) return fields;
+  }
+  return undefined;
 }
 
 /** The API server as the holder of this bearer token sees it (a platform user's own kubectl). */
@@ -65,6 +77,7 @@ describe.runIf(local !== undefined)("one identity rule for the secrets API and t
   const release = `e2e-identity-${suffix()}`;
   let namespace: string;
   let secretsApi: SecretsApi;
+  let webhookProcess: Managed;
 
   beforeAll(async () => {
     // Not served by the suite's own webhook (which has no prefix): only by this one.
@@ -76,7 +89,7 @@ describe.runIf(local !== undefined)("one identity rule for the secrets API and t
     letUsersCreatePods(namespace);
     // The API writes the stores in the namespace the jobs run in, with --username-prefix=USERNAME_PREFIX.
     secretsApi = await startSecretsApi(plane(), namespace);
-    const { webhook } = await launchWebhook(plane(), webhookName, {
+    const { webhook, managed } = await launchWebhook(plane(), webhookName, {
       adjust: (w) => {
         w.args = w.args.concat(`--username-prefix=${USERNAME_PREFIX}`);
       },
@@ -94,6 +107,7 @@ describe.runIf(local !== undefined)("one identity rule for the secrets API and t
         release,
       ),
     );
+    webhookProcess = managed;
     await waitUntilCalled(plane(), namespace);
   });
 
@@ -115,6 +129,11 @@ describe.runIf(local !== undefined)("one identity rule for the secrets API and t
       },
     });
   }
+
+  it("starts the webhook and the API with the same rule, as each says when it starts serving", () => {
+    expect(logLine(webhookProcess, "webhook serving")?.usernamePrefixes).toBe(USERNAME_PREFIX);
+    expect(logLine(secretsApi.managed, "secrets API serving")?.usernamePrefixes).toBe(USERNAME_PREFIX);
+  });
 
   it("lets alice's service account add a secret through the API and create her own job pod, which the webhook resolves", async () => {
     const alice = freshUser(plane(), "alice");
