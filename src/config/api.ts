@@ -1,8 +1,9 @@
 // `api`: the secrets API's settings, read from the option table and checked at start.
 
 import type { IdentityRule } from "../core/identity.js";
+import type { Scope } from "../core/policy.js";
 import { parseArgv } from "./argv.js";
-import { ConfigError, isNamespace } from "./checks.js";
+import { ConfigError, isNamespace, scopeOf } from "./checks.js";
 import { renderHelp } from "./help.js";
 import { identityRuleOf } from "./identity.js";
 import { API_OPTIONS } from "./options.js";
@@ -21,6 +22,8 @@ export interface ApiConfig extends ServerSettings, ServingCertificateSettings {
   identity: IdentityRule;
   /** Bytes of request bodies held at once; beyond it 429. */
   maxInflightBodyBytes: number;
+  /** user: each caller's own store; project: the named project's store, as the cluster's RBAC allows. */
+  scope: Scope;
 }
 
 export function apiHelp(): string {
@@ -51,6 +54,7 @@ export function parseApi(
     namespace,
     identity: identityRuleOf(o.named("username-prefix"), usernamePrefixText(o.given("username-prefix"), env)),
     maxInflightBodyBytes: o.integer("max-inflight-body-bytes", 2 * 1024 * 1024, 1024 * 1024 * 1024),
+    scope: scopeOf(o.named("scope"), o.text("scope")),
   };
   return { command: "api", config: Object.freeze(config) };
 }

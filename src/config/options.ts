@@ -2,25 +2,9 @@
 // default and help. Flag names are literal types, so a parser that asks for a flag the table does
 // not have does not compile (see options.test.ts).
 
-export const ENV_PREFIX = "APOLO_SECRETS_WEBHOOK_";
+import { ENV_PREFIX, env, type FlagOf, type OptionSpec } from "./option-spec.js";
 
-export interface OptionSpec {
-  readonly flag: string;
-  /** The environment variable read when the flag is absent; none: the flag only. */
-  readonly env?: string;
-  /** Text used when neither is given; "" means none. */
-  readonly default: string;
-  readonly help: string;
-  /** boolean: `--flag` alone means true; repeated: every `--flag V` adds a value. Default: one value. */
-  readonly kind?: "boolean" | "repeated";
-  /** The value's name in the help, e.g. FILE. */
-  readonly value?: string;
-}
-
-/** The flag names of a table, as a union of literals. */
-export type FlagOf<T extends readonly OptionSpec[]> = T[number]["flag"];
-
-const env = (name: string) => `${ENV_PREFIX}${name}`;
+export { ENV_PREFIX, type FlagOf, type OptionSpec };
 
 /** How `serve` and `api` get their serving certificate. */
 export const CERTIFICATE_OPTIONS = [
@@ -288,6 +272,11 @@ export const API_OPTIONS = [
     help: "namespace of the stores the API writes (required)",
   },
   USERNAME_PREFIX_OPTION,
+  {
+    ...SCOPE_OPTION,
+    env: env("API_SCOPE"),
+    help: "store model: user (each caller's own user--{owner}--secrets, whatever org or project it names) or project (project--{org}--{project}--secrets of the org_name and project_name it names, when a SubjectAccessReview allows 'get' (list) or 'update' (add, rm) on projects.secrets.apolo.us named {org}--{project} in --namespace)",
+  },
   {
     flag: "max-inflight-body-bytes",
     env: env("MAX_INFLIGHT_BODY_BYTES"),
