@@ -8,6 +8,7 @@ import { decodePod, decodeWorkload } from "../admission/decode.js";
 import type { AdmissionRequest, Pod, Workload } from "../admission/types.js";
 import { type MutateConfig, policyOf } from "../config.js";
 import { admit } from "../core/admit.js";
+import { listSome, quoted } from "../core/limits.js";
 import { MemorySecretIndex } from "../core/secret-index.js";
 
 export interface CliIo {
@@ -98,9 +99,9 @@ function namespaceHint(
 ): string | undefined {
   const others = [...(places.get(missingIn.store) ?? [])].filter((ns) => ns !== missingIn.namespace).sort();
   if (others.length === 0) return undefined;
-  const shown = others.slice(0, HINT_NAMESPACES).map((ns) => `'${ns}'`);
-  if (others.length > HINT_NAMESPACES) shown.push(`and ${others.length - HINT_NAMESPACES} more`);
-  return `hint: stores were looked up in namespace '${missingIn.namespace}' (${from}); the secrets file has '${missingIn.store}' in namespace ${shown.join(", ")}: give the job's namespace with --namespace or the pod's metadata.namespace\n`;
+  // Names from the input files: clipped and at most HINT_NAMESPACES of them.
+  const shown = listSome(others, quoted, HINT_NAMESPACES);
+  return `hint: stores were looked up in namespace ${quoted(missingIn.namespace)} (${from}); the secrets file has ${quoted(missingIn.store)} in namespace ${shown}: give the job's namespace with --namespace or the pod's metadata.namespace\n`;
 }
 
 /** Which namespace's stores are used, and why: --namespace, else the pod's, else "default". */

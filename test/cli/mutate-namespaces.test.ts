@@ -213,3 +213,20 @@ describe("mutate --help", () => {
     expect(stdout).toContain("'Warning: ...'");
   });
 });
+
+describe("mutate: the hint is bounded", () => {
+  it("clips a long namespace name from the secrets file", async () => {
+    const long = `ns-${"a".repeat(5000)}`;
+    const answer = await mutate([
+      "--pod",
+      pod({}),
+      "--secrets",
+      stores([[long, "user--alice--secrets", ["db_password"]]]),
+    ]);
+    expect(answer.code).toBe(1);
+    const hint = answer.stderr.split("\n")[1] ?? "";
+    expect(hint.startsWith("hint: ")).toBe(true);
+    expect(hint.length).toBeLessThan(600);
+    expect(hint).toContain(`'${long.slice(0, 100)}`);
+  });
+});
