@@ -58,7 +58,12 @@ function jobPodYaml(name: string, owner: string, reference: string): string {
         {
           name: "main",
           image: "busybox",
-          command: ["sh", "-c", `cat /var/secrets/${PLAYGROUND_KEY}; echo "$MY_TOKEN"`],
+          // Says the secret arrived without printing it (pod logs are no place for a value).
+          command: [
+            "sh",
+            "-c",
+            `test -s /var/secrets/${PLAYGROUND_KEY} && test -n "$MY_TOKEN" && echo "my_token: file and env set"`,
+          ],
           env: [{ name: "MY_TOKEN", value: reference }],
         },
       ],
