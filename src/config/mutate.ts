@@ -45,7 +45,7 @@ export const MUTATE_OPTIONS = [
     flag: "namespace",
     default: "",
     value: "NS",
-    help: "the pod's namespace (default: the pod's metadata.namespace, else \"default\")",
+    help: "the pod's namespace: only stores in it are used, as the webhook does (default: the pod's metadata.namespace, else \"default\"; Secrets without a namespace count as in it)",
   },
   {
     flag: "user",
@@ -84,11 +84,14 @@ export const MUTATE_OPTIONS = [
 
 export function mutateHelp(): string {
   return renderHelp({
-    usage: "apolo-secrets-webhook mutate --pod FILE --secrets FILE [options]",
-    about: "Explains offline what the webhook would do with a pod: prints the mutated pod (or the refusal).",
+    usage:
+      "apolo-secrets-webhook mutate --pod FILE --secrets FILE [--namespace NS] [--user NAME [--group G]...] [--trusted-user NAME]... [--trusted-group G]... [options]",
+    about: `Explains offline what the webhook would do with a pod: prints the mutated pod (or the refusal).
+Only the store Secrets in the pod's namespace are used (--namespace, else the pod's
+metadata.namespace, else "default"), as the webhook uses only the stores in a job's namespace.`,
     options: MUTATE_OPTIONS,
     footer:
-      "Exit 0: allowed (mutated Pod as JSON on stdout); 1: refused (message on stderr); 2: bad input.\n",
+      "Exit 0: allowed (mutated Pod as JSON on stdout); 1: refused (message on stderr); 2: bad input.\nThe webhook's warnings go to stderr as 'Warning: ...', as kubectl prints them.\n",
   });
 }
 
