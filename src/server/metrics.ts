@@ -59,7 +59,9 @@ function admissionMetrics(
       // Sub-millisecond buckets: an in-memory admission takes tens of microseconds.
       // 10 and 30 s: the API server's timeoutSeconds is 1 to 30, and a p99 past the highest finite
       // bucket reads as that bucket, so the latency alert needs buckets above any budget.
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      buckets: [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+      ],
       registers: [registry],
     }),
     liveLookups: new Counter({

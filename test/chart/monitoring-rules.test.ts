@@ -39,7 +39,11 @@ function promtoolBin(): string {
 
 function promtool(args: string[], cwd: string): { ok: boolean; output: string } {
   try {
-    const stdout = execFileSync(promtoolBin(), args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const stdout = execFileSync(promtoolBin(), args, {
+      cwd,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     return { ok: true, output: stdout };
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
@@ -100,7 +104,9 @@ describe("the chart's alerting rules", () => {
       }
     ).tests;
     const healthy = tests.find((t) => t.name === "a healthy webhook raises no alert");
-    const silent = new Set(healthy?.alert_rule_test.map((c) => (c.exp_alerts.length === 0 ? c.alertname : "")));
+    const silent = new Set(
+      healthy?.alert_rule_test.map((c) => (c.exp_alerts.length === 0 ? c.alertname : "")),
+    );
     const fired = new Set(
       tests.flatMap((t) => t.alert_rule_test.filter((c) => c.exp_alerts.length > 0).map((c) => c.alertname)),
     );
@@ -120,7 +126,8 @@ describe("the chart's alerting rules", () => {
   });
 
   it("compare p99 latency with webhook.timeoutSeconds: the fixtures' 29.8 s fires at 5 s, not at 30 s", () => {
-    const slow = (g: Groups) => g.flatMap((group) => group.rules).find((r) => r.alert.endsWith("SlowAdmissions"));
+    const slow = (g: Groups) =>
+      g.flatMap((group) => group.rules).find((r) => r.alert.endsWith("SlowAdmissions"));
     expect(slow(groups)?.expr.trim().endsWith("> 5")).toBe(true);
     const relaxed = renderedGroups(["webhook.timeoutSeconds=30"]);
     expect(slow(relaxed)?.expr.trim().endsWith("> 30")).toBe(true);
@@ -161,7 +168,10 @@ describe("the chart's dashboard queries", () => {
     }));
     const queryDir = mkdtempSync(join(tmpdir(), "apolo-dashboard-"));
     dirs.push(queryDir);
-    writeFileSync(join(queryDir, "queries.yaml"), stringify({ groups: [{ name: "dashboard", rules: recording }] }));
+    writeFileSync(
+      join(queryDir, "queries.yaml"),
+      stringify({ groups: [{ name: "dashboard", rules: recording }] }),
+    );
     const result = promtool(["check", "rules", "queries.yaml"], queryDir);
     expect(result.ok, result.output).toBe(true);
     expect(result.output).toContain(`SUCCESS: ${exprs.length} rules found`);

@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CHART, find, helm, type Manifest, render } from "./helm.js";
 
+// Grafana's reference to the dashboard's datasource variable, written as Grafana writes it.
+const CHOSEN_DATASOURCE = `\${datasource}`;
 const BOTH = ["metrics.prometheusRule.enabled=true", "metrics.grafanaDashboard.enabled=true"];
 
 interface Dashboard {
@@ -34,11 +36,16 @@ describe("monitoring objects of the chart", () => {
   it("are off by default", () => {
     const manifests = render();
     expect(manifests.filter((m) => m.kind === "PrometheusRule")).toEqual([]);
-    expect(manifests.filter((m) => m.kind === "ConfigMap" && m.metadata.name.endsWith("-dashboard"))).toEqual([]);
+    expect(manifests.filter((m) => m.kind === "ConfigMap" && m.metadata.name.endsWith("-dashboard"))).toEqual(
+      [],
+    );
   });
 
   it("render a PrometheusRule for the release's job with metrics.prometheusRule.enabled", () => {
-    const manifests = render([BOTH[0] as string, "metrics.prometheusRule.labels.release=kube-prometheus-stack"]);
+    const manifests = render([
+      BOTH[0] as string,
+      "metrics.prometheusRule.labels.release=kube-prometheus-stack",
+    ]);
     const rule = find(manifests, "PrometheusRule", "asw-apolo-secrets-webhook");
     expect(rule.apiVersion).toBe("monitoring.coreos.com/v1");
     expect(rule.metadata.namespace).toBe("apolo-system");
@@ -46,8 +53,9 @@ describe("monitoring objects of the chart", () => {
       release: "kube-prometheus-stack",
       "app.kubernetes.io/instance": "asw",
     });
-    const groups = (rule.spec as { groups: Array<{ name: string; rules: Array<{ alert: string; expr: string }> }> })
-      .groups;
+    const groups = (
+      rule.spec as { groups: Array<{ name: string; rules: Array<{ alert: string; expr: string }> }> }
+    ).groups;
     expect(groups.map((g) => g.name)).toEqual(["apolo-secrets-webhook"]);
     const alerts = groups.flatMap((g) => g.rules);
     expect(alerts.map((a) => a.alert)).toEqual(
@@ -61,9 +69,12 @@ describe("monitoring objects of the chart", () => {
         "ApoloSecretsWebhookSlowAdmissions",
       ]),
     );
-    for (const alert of alerts) expect(alert.expr, alert.alert).toContain('job="asw-apolo-secrets-webhook",namespace="apolo-system"');
+    for (const alert of alerts)
+      expect(alert.expr, alert.alert).toContain('job="asw-apolo-secrets-webhook",namespace="apolo-system"');
     // The dashboard stays off: one value each.
-    expect(manifests.filter((m) => m.kind === "ConfigMap" && m.metadata.name.endsWith("-dashboard"))).toEqual([]);
+    expect(manifests.filter((m) => m.kind === "ConfigMap" && m.metadata.name.endsWith("-dashboard"))).toEqual(
+      [],
+    );
   });
 
   it("render the dashboard ConfigMap with the sidecar's label and a datasource variable", () => {
@@ -81,15 +92,15 @@ describe("monitoring objects of the chart", () => {
     expect(queries.length).toBeGreaterThanOrEqual(10);
     // Every panel and query reads the chosen data source, none a fixed one.
     for (const panel of json.panels.filter((p) => p.type !== "row"))
-      expect(panel.datasource?.uid, panel.title).toBe("${datasource}");
+      expect(panel.datasource?.uid, panel.title).toBe(CHOSEN_DATASOURCE);
     for (const query of queries) {
-      expect(query.datasource.uid).toBe("${datasource}");
+      expect(query.datasource.uid).toBe(CHOSEN_DATASOURCE);
       expect(query.expr).toContain('namespace="$namespace",job="$job"');
     }
     for (const name of ["namespace", "job"])
       expect(json.templating.list.find((v) => v.name === name)?.datasource).toEqual({
         type: "prometheus",
-        uid: "${datasource}",
+        uid: CHOSEN_DATASOURCE,
       });
   });
 
@@ -110,7 +121,14 @@ describe("monitoring objects of the chart", () => {
   });
 
   it("pass helm lint --strict with both on", () => {
-    const result = helm(["lint", "--strict", CHART, "--kube-version", "1.36.3", ...BOTH.flatMap((v) => ["--set", v])]);
+    const result = helm([
+      "lint",
+      "--strict",
+      CHART,
+      "--kube-version",
+      "1.36.3",
+      ...BOTH.flatMap((v) => ["--set", v]),
+    ]);
     expect(result.ok, result.stdout + result.stderr).toBe(true);
     expect(result.stdout).toContain("1 chart(s) linted, 0 chart(s) failed");
   });

@@ -17,7 +17,11 @@ async function sample(text: Promise<string>, name: string): Promise<number | und
 describe("the ready gauge", () => {
   it("follows the readiness conditions at scrape time", async () => {
     const waiting: string[] = ["certificate not loaded", "store cache not synced"];
-    const { registry } = createMetrics({ storeCount: 0, keyCount: 0, synced: false }, new BodyBudget(1), () => waiting);
+    const { registry } = createMetrics(
+      { storeCount: 0, keyCount: 0, synced: false },
+      new BodyBudget(1),
+      () => waiting,
+    );
     expect(await sample(registry.metrics(), `${PREFIX}ready`)).toBe(0);
     waiting.splice(0, 1);
     expect(await sample(registry.metrics(), `${PREFIX}ready`)).toBe(0);
