@@ -70,7 +70,7 @@ test: lint test-unit test-e2e ## every test
 	@node test/support/summary.mjs .tmp/results-unit.json .tmp/results-e2e.json
 
 .PHONY: cluster-tools
-cluster-tools: ## build etcd, kube-apiserver and kubectl (cached outside the tree, keyed by version)
+cluster-tools: ## build etcd, kube-apiserver, kubectl, helm and promtool (cached outside the tree, keyed by version)
 	bash test/cluster/build-tools.sh
 
 .PHONY: test-e2e
