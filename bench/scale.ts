@@ -25,6 +25,7 @@ import {
   storeBody,
 } from "./common.js";
 import { PODS, review } from "./pods.js";
+import { atMost } from "./targets.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const KEYS = Array.from({ length: 20 }, (_, i) => `secret_key_${i}`);
@@ -133,6 +134,20 @@ async function scaleRow(cluster: LocalCluster, owners: number) {
   return row;
 }
 
+/** Growth between the two largest sizes measured: KB of RSS and ms of sync per owner (20 keys). */
+export function growth(rows: ReadonlyArray<{ owners: number; rssMb: number; readySeconds: number }>) {
+  const sized = rows.filter((r) => r.owners > 0).toSorted((a, b) => a.owners - b.owners);
+  const [small, large] = [sized.at(-2), sized.at(-1)];
+  if (!small || !large) return undefined;
+  const owners = large.owners - small.owners;
+  return {
+    from: small.owners,
+    to: large.owners,
+    rssKbPerOwner: ((large.rssMb - small.rssMb) * 1024) / owners,
+    syncMsPerOwner: ((large.readySeconds - small.readySeconds) * 1000) / owners,
+  };
+}
+
 export const scale: Benchmark = {
   name: "scale",
   async run({ cluster }) {
@@ -141,27 +156,28 @@ export const scale: Benchmark = {
     );
     const rows = [];
     for (const owners of [0, ...SCALES]) rows.push(await scaleRow(cluster, owners));
+    const slope = growth(rows);
+    if (slope)
+      say(
+        `   growth from ${slope.from} to ${slope.to} owners: ${slope.rssKbPerOwner.toFixed(2)} KB of RSS and ${slope.syncMsPerOwner.toFixed(3)} ms of sync per owner (20 keys)`,
+      );
     // The targets are set at 10,000 owners: with a smaller BENCH_SCALES they are not measured.
     const at10k = rows.find((row) => row.owners === 10_000);
-    const figure = (value: number | undefined, digits: number, unit: string) =>
-      value === undefined ? "-" : `${value.toFixed(digits)} ${unit}`;
     const targets = [
-      {
-        what: "10,000 owners × 20 keys: RSS < 150 MB",
-        value: figure(at10k?.rssMb, 1, "MB"),
-        met: at10k && at10k.rssMb < 150,
-      },
-      {
-        what: "10,000 owners × 20 keys: sync < 10 s",
-        value: figure(at10k?.readySeconds, 2, "s"),
-        met: at10k && at10k.readySeconds < 10,
-      },
-      {
-        what: "lookups in microseconds",
-        value: figure(at10k?.lookupNs, 0, "ns"),
-        met: at10k && at10k.lookupNs < 1000,
-      },
+      atMost("store cache, 10,000 owners × 20 keys: RSS", at10k?.rssMb, 150, (v) => `${v.toFixed(1)} MB`),
+      atMost(
+        "store cache, 10,000 owners × 20 keys: sync",
+        at10k?.readySeconds,
+        10,
+        (v) => `${v.toFixed(2)} s`,
+      ),
+      atMost(
+        "store cache, 10,000 owners × 20 keys: one lookup",
+        at10k?.lookupNs,
+        1000,
+        (v) => `${v.toFixed(0)} ns`,
+      ),
     ];
-    return { result: rows, targets };
+    return { result: { rows, growth: slope }, targets };
   },
 };
