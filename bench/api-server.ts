@@ -7,14 +7,22 @@
 // The webhook's added latency is its percentile minus the no-op's: what the webhook's work costs
 // over the cost any webhook call has (the API server's TLS client, JSON round trip).
 
-import { execFileSync } from "node:child_process";
 import type { V1Pod } from "@kubernetes/client-node";
 import { kubectl } from "../test/cluster/control-plane.js";
 import type { LocalCluster } from "../test/cluster/harness.js";
 import { stopProcess, waitFor } from "../test/cluster/processes.js";
 import { SERVED_NAMESPACE_LABEL, webhookConfiguration } from "../test/cluster/webhook.js";
 import { type Baseline, startBaseline } from "./baseline.js";
-import { API_PODS, type Benchmark, client, ensureNamespace, ms, say, storeBody } from "./common.js";
+import {
+  API_PODS,
+  apiServerMetrics,
+  type Benchmark,
+  client,
+  ensureNamespace,
+  ms,
+  say,
+  storeBody,
+} from "./common.js";
 import { BENCH_KEYS, BENCH_OWNER, PODS } from "./pods.js";
 import { atMost, percentile } from "./targets.js";
 
@@ -37,14 +45,6 @@ function registerNoop(cluster: LocalCluster, noop: Baseline): void {
     webhook.namespaceSelector.matchLabels = { [NOOP_LABEL]: "enabled" };
   }
   kubectl(cluster.plane, "admin", ["apply", "-f", "-"], JSON.stringify(configuration));
-}
-
-function apiServerMetrics(cluster: LocalCluster): string {
-  return execFileSync(
-    cluster.plane.tools.kubectl,
-    ["--kubeconfig", cluster.plane.kubeconfigs.admin, "get", "--raw", "/metrics"],
-    { encoding: "utf8", maxBuffer: 64 << 20 },
-  );
 }
 
 /** Sum of a metric's samples whose labels include `name="<webhook>"`. */

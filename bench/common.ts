@@ -1,6 +1,7 @@
 // Shared by the benchmarks: settings from the environment, output, the cluster clients, store
 // Secrets, process figures from /proc, and the shape every benchmark returns.
 
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { ApiException, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { userStoreName } from "../src/core/owner.js";
@@ -74,6 +75,15 @@ export function webhookPid(cluster: LocalCluster): number {
     .split("\n")
     .find((l) => l.startsWith("webhook "));
   return Number(line?.split(" ")[1]);
+}
+
+/** The API server's own metrics (Prometheus text), as the admin reads them. */
+export function apiServerMetrics(cluster: LocalCluster): string {
+  return execFileSync(
+    cluster.plane.tools.kubectl,
+    ["--kubeconfig", cluster.plane.kubeconfigs.admin, "get", "--raw", "/metrics"],
+    { encoding: "utf8", maxBuffer: 64 << 20 },
+  );
 }
 
 export function client(cluster: LocalCluster, who: "admin" | "platform"): CoreV1Api {
