@@ -37,6 +37,11 @@ async function putBatch(etcdUrl: string, puts: Array<{ key: string; value: strin
   });
   if (!response.ok)
     throw new Error(`etcd answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+  const answer = (await response.json()) as { header?: { revision?: string } };
+  const revision = Number(answer.header?.revision);
+  if (!Number.isSafeInteger(revision))
+    throw new Error(`etcd answered no revision: ${JSON.stringify(answer)}`);
+  return revision;
 }
 
 /**
