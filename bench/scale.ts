@@ -28,7 +28,7 @@ import {
 } from "./common.js";
 import { writeStoresToEtcd } from "./etcd-stores.js";
 import { PODS, review } from "./pods.js";
-import { atMost } from "./targets.js";
+import { atMost, growth } from "./targets.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const KEYS = Array.from({ length: 20 }, (_, i) => `secret_key_${i}`);
@@ -173,20 +173,6 @@ async function scaleRow(cluster: LocalCluster, owners: number) {
     `   ${String(owners).padStart(6)} owners: ready (listed and synced) in ${row.readySeconds.toFixed(2)} s, RSS ${row.rssMb.toFixed(1)} MB, ${row.cachedKeys} keys cached${owners ? `, lookup ${row.lookupNs.toFixed(0)} ns, whole admission ${row.admitUs.toFixed(1)} µs` : " (baseline: same process, empty namespace)"}`,
   );
   return row;
-}
-
-/** Growth between the two largest sizes measured: KB of RSS and ms of sync per owner (20 keys). */
-export function growth(rows: ReadonlyArray<{ owners: number; rssMb: number; readySeconds: number }>) {
-  const sized = rows.filter((r) => r.owners > 0).toSorted((a, b) => a.owners - b.owners);
-  const [small, large] = [sized.at(-2), sized.at(-1)];
-  if (!small || !large) return undefined;
-  const owners = large.owners - small.owners;
-  return {
-    from: small.owners,
-    to: large.owners,
-    rssKbPerOwner: ((large.rssMb - small.rssMb) * 1024) / owners,
-    syncMsPerOwner: ((large.readySeconds - small.readySeconds) * 1000) / owners,
-  };
 }
 
 export const scale: Benchmark = {

@@ -80,3 +80,20 @@ export function summaryLines(targets: readonly Target[]): string[] {
   );
   return lines;
 }
+
+/**
+ * Growth between the two largest sizes measured (0 owners: the empty namespace), in KB of RSS and
+ * ms of sync per owner; undefined with fewer than two sizes.
+ */
+export function growth(rows: ReadonlyArray<{ owners: number; rssMb: number; readySeconds: number }>) {
+  const sized = rows.toSorted((a, b) => a.owners - b.owners);
+  const [small, large] = [sized.at(-2), sized.at(-1)];
+  if (!small || !large || large.owners === small.owners) return undefined;
+  const owners = large.owners - small.owners;
+  return {
+    from: small.owners,
+    to: large.owners,
+    rssKbPerOwner: ((large.rssMb - small.rssMb) * 1024) / owners,
+    syncMsPerOwner: ((large.readySeconds - small.readySeconds) * 1000) / owners,
+  };
+}
