@@ -41,6 +41,8 @@ function machine() {
     cores: cpus().length,
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.version,
+    // The webhook processes inherit it: heap flags change peak RSS and throughput.
+    nodeOptions: process.env.NODE_OPTIONS ?? "",
     date: new Date().toISOString(),
   };
 }
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
   const benchmarks = chosen();
   const host = machine();
   say(
-    `apolo-secrets-webhook benchmarks on ${host.cores} × ${host.cpu}, ${host.memoryGb} GiB, Node ${host.node}`,
+    `apolo-secrets-webhook benchmarks on ${host.cores} × ${host.cpu}, ${host.memoryGb} GiB, Node ${host.node}, NODE_OPTIONS '${host.nodeOptions}'`,
   );
   const work = mkdtempSync(join(tmpdir(), "apolo-bench-"));
   // wrk cannot present a client certificate: the benchmarked webhook runs without client auth.
