@@ -1,4 +1,4 @@
-// 3. Store scale: 1,000, 10,000 and 100,000 owners (BENCH_SCALES) with 20 keys each. Per size: the
+// 4. Store scale: 1,000, 10,000 and 100,000 owners (BENCH_SCALES) with 20 keys each. Per size: the
 // production process confined to that namespace (time to list and sync, RSS, keys cached), then
 // a cache in this process for the cost of one lookup and of a whole admission. Up to 10,000
 // stores are created through the API server; more are written to etcd in batches (etcd-stores.ts).
@@ -179,7 +179,7 @@ export const scale: Benchmark = {
   name: "scale",
   async run({ cluster }) {
     say(
-      "\n3. Store scale: owners × 20 keys in the cache (a fresh webhook process per size, watching that namespace)",
+      "\n4. Store scale: owners × 20 keys in the cache (a fresh webhook process per size, watching that namespace)",
     );
     const rows = [];
     for (const owners of [0, ...SCALES]) rows.push(await scaleRow(cluster, owners));

@@ -1,4 +1,4 @@
-// 4. A sustained run: typical-pod admissions at 8 connections for BENCH_SOAK_SECONDS against a
+// 3. A sustained run: typical-pod admissions at 8 connections for BENCH_SOAK_SECONDS against a
 // fresh baseline server, then as long against a fresh webhook process (the shared one's heap has
 // grown on the large pods before), the same load (wrk settings and requests).
 // Each server's RSS is sampled every second and its peak (VmHWM, reset when its run starts) read
@@ -72,7 +72,7 @@ export const soak: Benchmark = {
   name: "soak",
   async run({ cluster, work }) {
     say(
-      `\n4. Sustained run: ${SOAK_SECONDS} s of typical-pod admissions at ${CONNECTIONS} connections against the baseline, then the webhook; RSS sampled every second, peak from VmHWM`,
+      `\n3. Sustained run: ${SOAK_SECONDS} s of typical-pod admissions at ${CONNECTIONS} connections against a fresh baseline, then a fresh webhook; RSS sampled every second, peak from VmHWM`,
     );
     const baselineServer = await startBaseline(cluster, "baseline-soak");
     let baseline: Sustained;
