@@ -98,7 +98,7 @@ describe("attack13: compressed request bodies and the in-flight body budget", ()
     const answer = await post({ "content-encoding": "gzip" }, compressed);
     // Either refuse encoded bodies (415) or count their inflated size (429): never hold 1.3 MB
     // for a reservation of 1.4 KB. Today: 201 and the 1.3 MB value written.
-    expect(answer.status).not.toBe(201);
+    expect([413, 415, 429]).toContain(answer.status);
     expect(writes.length).toBe(before);
   });
 });
@@ -118,10 +118,10 @@ describe("attack13: a body the reader cannot decode is the caller's mistake, not
     expect(answer.text).not.toContain("internal error");
   });
 
-  it("answers a corrupt gzip body with 400, and logs no internal error for it", async () => {
+  it("answers a corrupt gzip body with 400 or 415, and logs no internal error for it", async () => {
     const before = errors.length;
     const answer = await post({ "content-encoding": "gzip" }, Buffer.from("not gzip at all"));
-    expect(answer.status).toBe(400);
+    expect([400, 415]).toContain(answer.status);
     expect(errors.length).toBe(before);
   });
 });
