@@ -14,11 +14,13 @@ import type { Identity } from "../../src/secrets-api/token-review.js";
 
 const LONG_USER = `oidc:${"x".repeat(5_000)}`;
 const reviews: Array<{ spec: Record<string, unknown> }> = [];
+const storeCalls: string[] = [];
 let port = 0;
 let close: () => void;
 
 const identities: Record<string, Identity> = {
   long: { username: LONG_USER, groups: [] },
+  outsider: { username: "bob", groups: [] },
   member: {
     username: "alice",
     groups: ["system:authenticated", "team"],
@@ -35,6 +37,7 @@ beforeAll(async () => {
         reviews.push(body);
         return { status: { allowed: body.spec.user === "alice" } } as T;
       }
+      storeCalls.push(path);
       const { KubeError } = await import("../../src/kube/api-client.js");
       throw new KubeError(404, "not found");
     },
@@ -55,10 +58,10 @@ beforeAll(async () => {
 
 afterAll(() => close?.());
 
-function get(path: string, token: string): Promise<{ status: number; text: string }> {
+function get(path: string, token: string, method = "GET"): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port, method: "GET", path, headers: { authorization: `Bearer ${token}` } },
+      { host: "127.0.0.1", port, method, path, headers: { authorization: `Bearer ${token}` } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -97,5 +100,18 @@ describe("attack13: the project scope's refusal", () => {
         verb: "get",
       },
     });
+  });
+
+  it("tells a non-member nothing about a store: same answer for any key, the store never read", async () => {
+    storeCalls.length = 0;
+    const query = "?org_name=acme&project_name=vision";
+    const answers = await Promise.all([
+      get(`/api/v1/secrets/present${query}`, "outsider", "DELETE"),
+      get(`/api/v1/secrets/absent${query}`, "outsider", "DELETE"),
+      get(`/api/v1/secrets${query}`, "outsider"),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([403, 403, 403]);
+    expect(answers[0]?.text).toBe(answers[1]?.text);
+    expect(storeCalls).toEqual([]);
   });
 });
