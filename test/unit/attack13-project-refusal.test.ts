@@ -1,7 +1,7 @@
 // Attack 13: the project scope's refusal (403) quotes the caller's user name as the TokenReview
 // gave it, whole. Every other answer quotes the caller's text at most 100 characters (wire.ts,
 // owner-mapping.ts use excerpt()); a user name from a JWT claim is the IdP's user's text and may
-// be kilobytes long. And what the project scope asks (the SubjectAccessReview) is checked here
+// be kilobytes long; the request log's 'user' field likewise. And what the project scope asks (the SubjectAccessReview) is checked here
 // too: the caller's groups, uid and extra go as the TokenReview gave them, one review per request.
 
 import { request } from "node:http";
@@ -15,6 +15,7 @@ import type { Identity } from "../../src/secrets-api/token-review.js";
 const LONG_USER = `oidc:${"x".repeat(5_000)}`;
 const reviews: Array<{ spec: Record<string, unknown> }> = [];
 const storeCalls: string[] = [];
+const loggedUsers: Array<string | undefined> = [];
 let port = 0;
 let close: () => void;
 
@@ -48,7 +49,7 @@ beforeAll(async () => {
     store: new StoreWriter(kube, "jobs"),
     readiness: () => [],
     projects: new SubjectAccessReviewer(kube, "jobs"),
-    log: { request: () => undefined, error: () => undefined },
+    log: { request: (fields) => loggedUsers.push(fields.user), error: () => undefined },
   });
   const server = app.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
@@ -80,6 +81,15 @@ describe("attack13: the project scope's refusal", () => {
     // The rest of the message (permission, advice) is about 250 characters.
     expect(answer.text.length).toBeLessThan(600);
     expect(answer.text).not.toContain("x".repeat(200));
+  });
+
+  it("logs a long user name bounded too (the request log line and its 'user' field)", async () => {
+    loggedUsers.length = 0;
+    await get("/api/v1/secrets?org_name=acme&project_name=vision", "long");
+    const deadline = Date.now() + 10_000;
+    while (loggedUsers.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(loggedUsers).toHaveLength(1);
+    expect((loggedUsers[0] ?? "").length).toBeLessThan(300);
   });
 
   it("asks the review with the caller's groups, uid and extra intact and the right name and verb", async () => {
