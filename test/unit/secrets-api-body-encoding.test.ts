@@ -1,4 +1,4 @@
-// Attack 13: request bodies with a Content-Encoding or charset. The secrets API's JSON reader
+// Found by attack 13 (fixed): request bodies with a Content-Encoding or charset. The secrets API's JSON reader
 // (express.json, inflate on by default) inflates gzip, deflate and br bodies, so:
 // - the in-flight body budget (--max-inflight-body-bytes), which reserves the declared
 //   Content-Length, counts a 1.4 KB gzip body although the server inflates, holds and parses

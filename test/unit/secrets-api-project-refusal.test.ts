@@ -1,4 +1,4 @@
-// Attack 13: the project scope's refusal (403) quotes the caller's user name as the TokenReview
+// Found by attack 13 (fixed): the project scope's refusal (403) quotes the caller's user name as the TokenReview
 // gave it, whole. Every other answer quotes the caller's text at most 100 characters (wire.ts,
 // owner-mapping.ts use excerpt()); a user name from a JWT claim is the IdP's user's text and may
 // be kilobytes long; the request log's 'user' field likewise. And what the project scope asks (the SubjectAccessReview) is checked here

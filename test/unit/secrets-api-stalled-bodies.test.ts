@@ -1,4 +1,4 @@
-// Attack 13: the secrets API's in-flight body budget reserves each add's *declared*
+// Found by attack 13 (fixed): the secrets API's in-flight body budget reserves each add's *declared*
 // Content-Length when its headers arrive, and holds it until the request ends (the server cuts a
 // stalled body after 35 s). So one platform user opens five adds that declare 6 MiB in all, sends
 // ten bytes on each, and every other user's add, however small, is refused 429 for as long as the
@@ -50,19 +50,25 @@ beforeAll(async () => {
 
 afterAll(() => close?.());
 
-/** An add that declares `declared` bytes and sends ten of them. */
-function stalledAdd(token: string, declared: number): ClientRequest {
-  const req = request({
-    host: "127.0.0.1",
-    port,
-    method: "POST",
-    path: "/api/v1/secrets",
-    headers: {
-      authorization: `Bearer ${token}`,
-      "content-type": "application/json",
-      "content-length": String(declared),
+/** An add that declares `declared` bytes and sends ten of them; `answered` gets its status, if any. */
+function stalledAdd(token: string, declared: number, answered: number[]): ClientRequest {
+  const req = request(
+    {
+      host: "127.0.0.1",
+      port,
+      method: "POST",
+      path: "/api/v1/secrets",
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        "content-length": String(declared),
+      },
     },
-  });
+    (res) => {
+      answered.push(res.statusCode ?? 0);
+      res.resume();
+    },
+  );
   req.on("error", () => undefined);
   req.write('{"key": "x');
   return req;
@@ -93,15 +99,19 @@ describe("attack13: stalled adds and the in-flight body budget", () => {
   it("still takes bob's 40-byte add while alice holds five stalled adds declaring the budget", async () => {
     // Four of the largest body the API reads (1.5 MB) and one for the rest of the 6 MiB.
     const declared = [1_500_000, 1_500_000, 1_500_000, 1_500_000, budget.limitBytes - 6_000_000];
-    const stalled = declared.map((bytes) => stalledAdd("alice", bytes));
+    const answered: number[] = [];
+    const stalled = declared.map((bytes) => stalledAdd("alice", bytes, answered));
     try {
-      // Wait (with a deadline, not a window) until alice's stalled adds hold their reservations.
+      // Wait (with a deadline, not a window) until alice's stalled adds are all taken in or refused.
+      // (Before the fix the budget held their declared 6 MiB here, budget.usedBytes === limitBytes.)
       const deadline = Date.now() + 10_000;
-      while (budget.usedBytes < budget.limitBytes && Date.now() < deadline)
+      while ((answered.length < 4 || budget.usedBytes < 10) && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 10));
-      // Alice has sent 50 bytes in all.
-      expect(budget.usedBytes).toBe(budget.limitBytes);
-      // Today: 429 "the secrets API is at its limit ... of request bodies in flight".
+      // One largest body's declaration per caller: the other four are refused at once...
+      expect(answered).toEqual([429, 429, 429, 429]);
+      // ...and the budget holds what alice sent of the one being read (10 bytes), not what it declares.
+      expect(budget.usedBytes).toBe(10);
+      // Before the fix: 429 "the secrets API is at its limit ... of request bodies in flight".
       expect(await add("bob")).toBe(201);
     } finally {
       for (const req of stalled) req.destroy();
