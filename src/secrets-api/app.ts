@@ -154,7 +154,9 @@ function authenticator(
 
 function methodNotAllowed(allow: string): RequestHandler {
   return (_request, _response, next) => {
-    next(new HttpError(405, `this URL answers only ${allow}: see README, "Secrets API wire format"`, { allow }));
+    next(
+      new HttpError(405, `this URL answers only ${allow}: see README, "Secrets API wire format"`, { allow }),
+    );
   };
 }
 

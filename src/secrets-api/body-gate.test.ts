@@ -157,8 +157,10 @@ describe("bodyGate", () => {
   });
 
   it("refuses a chunked body (411) and a declared length over the limit (413) without reading them", async () => {
-    const chunked = await post('{"v":1}', { "content-type": "application/json", "transfer-encoding": "chunked" })
-      .answer;
+    const chunked = await post('{"v":1}', {
+      "content-type": "application/json",
+      "transfer-encoding": "chunked",
+    }).answer;
     expect(chunked.status).toBe(411);
     expect(chunked.text).toContain("Content-Length");
     const large = `{"v":"${"z".repeat(950)}"}`;

@@ -68,7 +68,9 @@ export function bodyGate(options: BodyGateOptions): RequestHandler {
 }
 
 function hasBody(request: Request): boolean {
-  return request.headers["transfer-encoding"] !== undefined || request.headers["content-length"] !== undefined;
+  return (
+    request.headers["transfer-encoding"] !== undefined || request.headers["content-length"] !== undefined
+  );
 }
 
 /** What is wrong with the headers alone (encoding, charset, length), if anything. */
