@@ -1,6 +1,7 @@
 // The write-only secrets API, in the platform secrets service's wire format (README, "Secrets API
 // wire format"): POST /api/v1/secrets (add or overwrite), GET /api/v1/secrets (names only, a JSON
-// array), DELETE /api/v1/secrets/{key}; GET /api/v1/secrets/{key} is refused (405). No route ever
+// array), DELETE /api/v1/secrets/{key}; GET /api/v1/secrets/{key} is refused (405), as is any other
+// method on these URLs. Add bodies are read by body-gate.ts (uncompressed UTF-8 only). No route ever
 // returns a value. Every caller is authenticated with a bearer token; the routes (routes.ts)
 // decide which store it may use.
 
