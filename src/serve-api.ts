@@ -28,6 +28,7 @@ export function serveApi(config: ApiConfig): Promise<void> {
 }
 
 async function startApi(config: ApiConfig, logger: Logger, lifecycle: ServerLifecycle): Promise<Drainable> {
+  for (const warning of config.deprecations ?? []) logger.warn("deprecated setting", { warning });
   const kube = kubeClientFor(config.kubeconfig, config.inCluster);
   lifecycle.onStop("Kubernetes client", () => kube.close());
   const metrics = createMetrics(undefined, undefined, lifecycle.readiness);

@@ -24,6 +24,8 @@ export interface ApiConfig extends ServerSettings, ServingCertificateSettings {
   maxInflightBodyBytes: number;
   /** user: each caller's own store; project: the named project's store, as the cluster's RBAC allows. */
   scope: Scope;
+  /** Deprecated settings in use, each a warning to log at start; undefined when none. */
+  deprecations?: readonly string[] | undefined;
 }
 
 export function apiHelp(): string {
@@ -55,6 +57,7 @@ export function parseApi(
     identity: identityRuleOf(o.named("username-prefix"), usernamePrefixText(o.given("username-prefix"), env)),
     maxInflightBodyBytes: o.integer("max-inflight-body-bytes", 2 * 1024 * 1024, 1024 * 1024 * 1024),
     scope: scopeOf(o.named("scope"), o.text("scope")),
+    deprecations: legacyUsernamePrefixWarning(o.given("username-prefix"), env),
   };
   return { command: "api", config: Object.freeze(config) };
 }
@@ -65,4 +68,16 @@ const LEGACY_USERNAME_PREFIX_ENV = "APOLO_SECRETS_WEBHOOK_API_USERNAME_PREFIX";
 
 function usernamePrefixText(given: string | undefined, env: Env): string {
   return given ?? env[LEGACY_USERNAME_PREFIX_ENV] ?? "";
+}
+
+/** The warning when the legacy variable is set: `serve` never reads it, so the two may disagree. */
+function legacyUsernamePrefixWarning(given: string | undefined, env: Env): string[] | undefined {
+  if (env[LEGACY_USERNAME_PREFIX_ENV] === undefined) return undefined;
+  const instead =
+    "set APOLO_SECRETS_WEBHOOK_USERNAME_PREFIX (or --username-prefix) instead, which the webhook (serve) reads too";
+  return [
+    given === undefined
+      ? `${LEGACY_USERNAME_PREFIX_ENV} is deprecated and read only by the API, not by the webhook: ${instead}`
+      : `${LEGACY_USERNAME_PREFIX_ENV} is deprecated and ignored here (--username-prefix or APOLO_SECRETS_WEBHOOK_USERNAME_PREFIX is given): remove it`,
+  ];
 }

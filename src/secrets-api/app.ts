@@ -1,12 +1,14 @@
 // The write-only secrets API, in the platform secrets service's wire format (README, "Secrets API
 // wire format"): POST /api/v1/secrets (add or overwrite), GET /api/v1/secrets (names only, a JSON
-// array), DELETE /api/v1/secrets/{key}; GET /api/v1/secrets/{key} is refused (405). No route ever
+// array), DELETE /api/v1/secrets/{key}; GET /api/v1/secrets/{key} is refused (405), as is any other
+// method on these URLs. Add bodies are read by body-gate.ts (uncompressed UTF-8 only). No route ever
 // returns a value. Every caller is authenticated with a bearer token; the routes (routes.ts)
 // decide which store it may use.
 
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
 import { probeRoutes } from "../lifecycle/probes.js";
-import { type ByteBudget, bodyGate } from "./body-gate.js";
+import { BODY_READ_TIMEOUT_MS, type ByteBudget, bodyGate } from "./body-gate.js";
+import { excerpt } from "./excerpt.js";
 import { HttpError } from "./http-error.js";
 import { type OwnerMapping, ownerOf } from "./owner-mapping.js";
 import type { ProjectAccess } from "./project-access.js";
@@ -52,6 +54,8 @@ export interface SecretsApiOptions {
    * cluster whether the caller may use it. Undefined: the user scope, each caller's own store.
    */
   projects?: ProjectAccess | undefined;
+  /** The time an add's body may take to arrive after its headers (default 15 s); beyond it 408. */
+  bodyReadTimeoutMs?: number | undefined;
 }
 
 export function createSecretsApi(options: SecretsApiOptions): Express {
@@ -67,10 +71,18 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
   const authenticate = authenticator(options.review, mapping);
   const context = { store: options.store, projects: options.projects };
   app.get(LIST_ROUTE, authenticate, listSecrets(context));
-  const gate = bodyGate(options.bodyBudget, MAX_BODY_BYTES);
-  app.post(LIST_ROUTE, authenticate, gate, express.json({ limit: MAX_BODY_BYTES }), putSecret(context));
+  const gate = bodyGate({
+    budget: options.bodyBudget,
+    maxBodyBytes: MAX_BODY_BYTES,
+    readTimeoutMs: options.bodyReadTimeoutMs ?? BODY_READ_TIMEOUT_MS,
+    callerOf: (response) => (response.locals.caller as Caller).user,
+  });
+  app.post(LIST_ROUTE, authenticate, gate, putSecret(context));
   app.delete(KEY_ROUTE, authenticate, deleteSecret(context));
   app.get(KEY_ROUTE, authenticate, refuseRead);
+  // A known route with another method: 405 naming the methods it has, not 404.
+  app.all(LIST_ROUTE, methodNotAllowed("GET, POST"));
+  app.all(KEY_ROUTE, methodNotAllowed("DELETE"));
   app.use(notFound);
   app.use(errorHandler(options.log));
   return app;
@@ -90,7 +102,7 @@ function requestLog(log: ApiLog): RequestHandler {
         method: methodLabel(request.method),
         route: routeLabel(request.route?.path, [LIST_ROUTE, KEY_ROUTE]),
         status: response.statusCode,
-        user: who?.user,
+        user: who ? excerpt(who.user) : undefined,
         owner: typeof response.locals.owner === "string" ? response.locals.owner : who?.own?.owner,
         key: typeof response.locals.key === "string" ? response.locals.key : undefined,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
@@ -141,6 +153,14 @@ function authenticator(
   };
 }
 
+function methodNotAllowed(allow: string): RequestHandler {
+  return (_request, _response, next) => {
+    next(
+      new HttpError(405, `this URL answers only ${allow}: see README, "Secrets API wire format"`, { allow }),
+    );
+  };
+}
+
 const notFound: RequestHandler = (_request, _response, next) => {
   next(new HttpError(404, "not found: the API serves /api/v1/secrets and /api/v1/secrets/{key}"));
 };
@@ -157,12 +177,6 @@ function knownError(
       status: 400,
       message: "the path is not valid percent-encoding: encode the secret name as a URI component",
     };
-  }
-  const type = typeof error === "object" && error !== null && "type" in error ? String(error.type) : "";
-  if (type === "entity.too.large")
-    return { status: 413, message: "the request is larger than a 1 MiB secret allows" };
-  if (type === "entity.parse.failed") {
-    return { status: 400, message: 'the body is not valid JSON: send {"key": "NAME", "value": "<base64>"}' };
   }
   return undefined;
 }

@@ -1,10 +1,17 @@
-// A cap on the bytes of request bodies the secrets API holds at once: each POST of a large value
-// costs several times its size while it is parsed, decoded and written (60 parallel 900 KiB adds
-// took the process from 81 to 413 MB). The gate runs after authentication, so only a platform
-// user can hold a reservation, and only for its declared length until the answer is sent (the
-// server's requestTimeout cuts a stalled body).
+// The reader of add bodies, and the cap on the bytes of them the secrets API holds at once: each
+// POST of a large value costs several times its size while it is parsed, decoded and written (60
+// parallel 900 KiB adds took the process from 81 to 413 MB). It runs after authentication, so
+// only a platform user reaches it. Bytes are taken from the budget as they arrive, never from a
+// declared length (idle uploads declaring large bodies would otherwise hold the whole budget for
+// everyone); a caller's declared lengths are capped separately, at one largest body, so one user's
+// stalled uploads block only that user. A body must arrive within a short read timeout.
+// Bodies are read here, not by express.json: it inflates gzip, deflate and br, so a 1.4 KB body
+// would cost 1.3 MB that no budget saw. Compressed bodies are refused (the apolo CLI never sends
+// them), and so are charsets other than UTF-8.
 
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler, Response } from "express";
+import { excerpt } from "./excerpt.js";
+import { HttpError } from "./http-error.js";
 
 /** What the gate needs of a byte budget (the webhook's BodyBudget fits). */
 export interface ByteBudget {
@@ -13,37 +20,212 @@ export interface ByteBudget {
   release(bytes: number): void;
 }
 
-export function bodyGate(budget: ByteBudget | undefined, maxBodyBytes: number): RequestHandler {
+export interface BodyGateOptions {
+  /** Bytes of bodies held at once over all callers; undefined: no cap (nor per-caller cap). */
+  budget: ByteBudget | undefined;
+  maxBodyBytes: number;
+  /** The time a body may take to arrive once its headers are read. */
+  readTimeoutMs: number;
+  /** Who is asking (the per-caller cap's key): set by authentication. */
+  callerOf: (response: Response) => string;
+}
+
+export const BODY_READ_TIMEOUT_MS = 15_000;
+
+const TOO_LARGE = "the request is larger than a 1 MiB secret allows";
+
+/** Reads and parses a JSON body into request.body, or answers why it cannot. */
+export function bodyGate(options: BodyGateOptions): RequestHandler {
+  const declaredByCaller = new Map<string, number>();
   return (request, response, next) => {
-    if (!budget) {
+    if (!hasBody(request)) {
       next();
       return;
     }
-    const header = request.headers["content-length"];
-    if (header === undefined) {
-      if (request.headers["transfer-encoding"] === undefined) {
-        next();
-        return;
-      }
-      response.status(411).json({ error: "send the body with a Content-Length header (not chunked)" });
+    const refusal = headerRefusal(request, options);
+    if (refusal) {
+      request.resume();
+      next(refusal);
       return;
     }
-    const declared = Number(header);
-    // Too large or malformed: the JSON reader answers it without reading the body.
-    if (!Number.isSafeInteger(declared) || declared < 0 || declared > maxBodyBytes) {
+    // Not JSON: left unread, as express.json leaves it; the route answers what the body needs.
+    if (!request.is("application/json")) {
       next();
       return;
     }
-    if (!budget.tryReserve(declared)) {
-      response
-        .status(429)
-        .set("retry-after", "1")
-        .json({
-          error: `the secrets API is at its limit of ${budget.limitBytes} bytes of request bodies in flight (--max-inflight-body-bytes); retry shortly`,
-        });
+    const declared = Number(request.headers["content-length"] ?? 0);
+    if (options.budget && !holdDeclared(declaredByCaller, options, options.callerOf(response), declared)) {
+      request.resume();
+      next(callerBusy());
       return;
     }
-    response.once("close", () => budget.release(declared));
-    next();
+    const caller = options.callerOf(response);
+    response.once("close", () => {
+      if (options.budget) releaseDeclared(declaredByCaller, caller, declared);
+    });
+    readBody(request, response, options, next);
   };
+}
+
+function hasBody(request: Request): boolean {
+  return (
+    request.headers["transfer-encoding"] !== undefined || request.headers["content-length"] !== undefined
+  );
+}
+
+/** What is wrong with the headers alone (encoding, charset, length), if anything. */
+function headerRefusal(request: Request, options: BodyGateOptions): HttpError | undefined {
+  const encoding = (request.headers["content-encoding"] ?? "identity").trim().toLowerCase();
+  if (encoding !== "identity" && encoding !== "") {
+    return new HttpError(
+      415,
+      `the body is sent with Content-Encoding '${excerpt(encoding)}': the secrets API reads only uncompressed JSON; send it without a Content-Encoding header`,
+    );
+  }
+  const charset = charsetOf(request.headers["content-type"] ?? "");
+  if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+    return new HttpError(
+      415,
+      `the body's charset '${excerpt(charset)}' is not supported: send UTF-8 JSON ('Content-Type: application/json' or 'application/json; charset=utf-8')`,
+    );
+  }
+  const header = request.headers["content-length"];
+  if (header === undefined) {
+    if (!options.budget) return undefined;
+    return new HttpError(411, "send the body with a Content-Length header (not chunked)");
+  }
+  const declared = Number(header);
+  if (!Number.isSafeInteger(declared) || declared < 0) {
+    return new HttpError(400, "the Content-Length header is not a number of bytes: send the body's length");
+  }
+  if (declared > options.maxBodyBytes) return new HttpError(413, TOO_LARGE);
+  return undefined;
+}
+
+/** The charset parameter of a Content-Type, lower-cased and unquoted; undefined when absent. */
+export function charsetOf(contentType: string): string | undefined {
+  for (const parameter of contentType.split(";").slice(1)) {
+    const equals = parameter.indexOf("=");
+    if (equals < 0) continue;
+    if (parameter.slice(0, equals).trim().toLowerCase() !== "charset") continue;
+    let value = parameter
+      .slice(equals + 1)
+      .trim()
+      .toLowerCase();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    return value;
+  }
+  return undefined;
+}
+
+/** Adds `declared` to the caller's declared bytes in flight unless that would pass one largest body. */
+function holdDeclared(
+  held: Map<string, number>,
+  options: BodyGateOptions,
+  caller: string,
+  declared: number,
+): boolean {
+  const before = held.get(caller) ?? 0;
+  if (before + declared > options.maxBodyBytes) return false;
+  held.set(caller, before + declared);
+  return true;
+}
+
+function releaseDeclared(held: Map<string, number>, caller: string, declared: number): void {
+  const left = (held.get(caller) ?? 0) - declared;
+  if (left > 0) held.set(caller, left);
+  else held.delete(caller);
+}
+
+function callerBusy(): HttpError {
+  return new HttpError(
+    429,
+    "your other adds still being sent hold the most one caller may (one 1 MiB secret's request); retry when they are done",
+    { "retry-after": "1" },
+  );
+}
+
+function budgetBusy(budget: ByteBudget): HttpError {
+  return new HttpError(
+    429,
+    `the secrets API is at its limit of ${budget.limitBytes} bytes of request bodies in flight (--max-inflight-body-bytes); retry shortly`,
+    { "retry-after": "1" },
+  );
+}
+
+/**
+ * Reads the body, each chunk taken from the budget as it arrives and held until the answer is
+ * sent. A refusal mid-body stops keeping bytes: the rest is read and dropped.
+ */
+function readBody(
+  request: Request,
+  response: Response,
+  options: BodyGateOptions,
+  next: (error?: unknown) => void,
+): void {
+  const { budget, maxBodyBytes } = options;
+  const lease = { bytes: 0 };
+  response.once("close", () => budget?.release(lease.bytes));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  const finish = (error?: HttpError) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    request.off("data", onData);
+    if (!error) {
+      parseInto(request, Buffer.concat(chunks, size), next);
+      return;
+    }
+    chunks.length = 0;
+    budget?.release(lease.bytes);
+    lease.bytes = 0;
+    request.resume();
+    next(error);
+  };
+  const timer = setTimeout(() => {
+    // A caller that stopped sending would keep the socket: it is closed once the answer is sent.
+    response.set("connection", "close");
+    finish(bodyTimeout(options.readTimeoutMs));
+  }, options.readTimeoutMs);
+  timer.unref();
+  const onData = (chunk: Buffer) => {
+    if (size + chunk.length > maxBodyBytes) return finish(new HttpError(413, TOO_LARGE));
+    if (budget && !budget.tryReserve(chunk.length)) return finish(budgetBusy(budget));
+    if (budget) lease.bytes += chunk.length;
+    chunks.push(chunk);
+    size += chunk.length;
+  };
+  request.on("data", onData);
+  request.once("end", () => finish());
+  // The caller went away (the request errs, the response closes): nothing is answered.
+  request.on("error", () => undefined);
+  response.once("close", () => {
+    done = true;
+    clearTimeout(timer);
+  });
+}
+
+function bodyTimeout(ms: number): HttpError {
+  return new HttpError(
+    408,
+    `the body did not arrive within ${ms / 1000} s of the request's headers: send it whole without pausing`,
+  );
+}
+
+function parseInto(request: Request, bytes: Buffer, next: (error?: unknown) => void): void {
+  // An empty body is an empty object, as express.json read it: the route says what it needs.
+  if (bytes.length === 0) {
+    request.body = {};
+    next();
+    return;
+  }
+  try {
+    request.body = JSON.parse(bytes.toString("utf8")) as unknown;
+  } catch {
+    next(new HttpError(400, 'the body is not valid JSON: send {"key": "NAME", "value": "<base64>"}'));
+    return;
+  }
+  next();
 }

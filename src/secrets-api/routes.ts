@@ -5,6 +5,7 @@
 
 import type { RequestHandler, Response } from "express";
 import { projectStoreName, userStoreName } from "../core/owner.js";
+import { excerpt } from "./excerpt.js";
 import { HttpError } from "./http-error.js";
 import type { ProjectAccess, ProjectVerb } from "./project-access.js";
 import { StoreFullError, type StoreWriter } from "./store-writer.js";
@@ -83,7 +84,7 @@ async function targetOf(
     const action = verb === "update" ? "change" : "list";
     throw new HttpError(
       403,
-      `'${who.user}' may not ${action} the secrets of project '${org}/${project}': that needs ${access.permission({ org, project }, verb)}; ask the cluster operator to grant it (a Role and RoleBinding)`,
+      `'${excerpt(who.user)}' may not ${action} the secrets of project '${org}/${project}': that needs ${access.permission({ org, project }, verb)}; ask the cluster operator to grant it (a Role and RoleBinding)`,
     );
   }
   return target;
