@@ -28,13 +28,14 @@ fi
 python=""
 for candidate in python3.13 python3.12 python3.11 python3.10 python3; do
   if command -v "$candidate" >/dev/null &&
-    "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
+    "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' >/dev/null 2>&1; then
     python=$(command -v "$candidate")
     break
   fi
 done
 if [[ -z $python ]]; then
-  found=$(python3 --version 2>&1 || echo "no python3")
+  found="no python3 on PATH"
+  if command -v python3 >/dev/null; then found=$(python3 --version 2>&1 | head -1 || true); fi
   echo "make apolo-cli: apolo-cli $version needs Python 3.10 or later, found: $found." >&2
   echo "  Install one (Debian: apt-get install python3 python3-venv) and run make again." >&2
   exit 1
