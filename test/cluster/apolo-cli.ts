@@ -59,9 +59,13 @@ export function trustedCertifi(dir: string, caFile: string): string {
   const bundle = join(overlay, "certifi", "cacert.pem");
   if (existsSync(bundle)) return overlay;
   const python = join(dirname(apoloCommand()), "python");
-  const original = execFileSync(python, ["-c", "import certifi, os; print(os.path.dirname(certifi.__file__))"], {
-    encoding: "utf8",
-  }).trim();
+  const original = execFileSync(
+    python,
+    ["-c", "import certifi, os; print(os.path.dirname(certifi.__file__))"],
+    {
+      encoding: "utf8",
+    },
+  ).trim();
   cpSync(original, join(overlay, "certifi"), { recursive: true });
   appendFileSync(bundle, `\n# apolo-secrets-webhook test CA\n${readFileSync(caFile, "utf8")}`);
   return overlay;

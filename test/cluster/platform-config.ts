@@ -49,7 +49,9 @@ export function platformConfig(base: string, secretsUrl: string, authorized: boo
         resource_presets: [],
       },
     ],
-    projects: [{ name: PLATFORM_PROJECT, cluster_name: PLATFORM_CLUSTER, org_name: PLATFORM_ORG, role: "writer" }],
+    projects: [
+      { name: PLATFORM_PROJECT, cluster_name: PLATFORM_CLUSTER, org_name: PLATFORM_ORG, role: "writer" },
+    ],
   };
 }
 

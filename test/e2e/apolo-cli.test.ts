@@ -36,7 +36,9 @@ function apolo(user: "alice" | "bob", args: string[]): Promise<ApoloResult> {
 async function storeData(owner: string): Promise<Map<string, Buffer>> {
   try {
     const secret = await api("admin").readNamespacedSecret({ name: storeName(owner), namespace });
-    return new Map(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, "base64")]));
+    return new Map(
+      Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, "base64")]),
+    );
   } catch (error) {
     if (error instanceof ApiException && error.code === 404) return new Map();
     throw error;
