@@ -8,6 +8,7 @@ import { kubeClientFor } from "./kube/api-client.js";
 import { type Drainable, ServerLifecycle } from "./lifecycle/lifecycle.js";
 import { createLogger, describeError, type Logger } from "./lifecycle/logger.js";
 import { createSecretsApi } from "./secrets-api/app.js";
+import { SubjectAccessReviewer } from "./secrets-api/project-access.js";
 import { StoreWriter } from "./secrets-api/store-writer.js";
 import { TokenReviewer } from "./secrets-api/token-review.js";
 import { BodyBudget } from "./server/body-budget.js";
@@ -43,6 +44,7 @@ async function startApi(config: ApiConfig, logger: Logger, lifecycle: ServerLife
     store: new StoreWriter(kube, config.namespace),
     readiness: lifecycle.readiness,
     bodyBudget: new BodyBudget(config.maxInflightBodyBytes),
+    projects: config.scope === "project" ? new SubjectAccessReviewer(kube, config.namespace) : undefined,
     log: {
       request: (fields) => {
         requests.inc({ method: fields.method, route: fields.route, status: String(fields.status) });
@@ -58,7 +60,7 @@ async function startApi(config: ApiConfig, logger: Logger, lifecycle: ServerLife
     maxConnections: config.maxConnections,
   };
   const listener = certifiedListener(app, https, lifecycle, (port) =>
-    logger.info("secrets API serving", { port, namespace: config.namespace }),
+    logger.info("secrets API serving", { port, namespace: config.namespace, scope: config.scope }),
   );
   await startCertificate(config, kube, logger, metrics, lifecycle, listener);
   await startMetricsPort(config, metrics.registry, lifecycle, logger);

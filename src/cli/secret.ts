@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `apolo-secret`: add, list and remove the caller's secrets through the secrets API. Values go
-// from the command line or a file straight to the server (binary-safe); nothing reads them back.
+// `apolo-secret`: add, list and remove the caller's (or a project's) secrets through the secrets
+// API, in the wire format the platform's `apolo` CLI speaks. Values go from the command line or a
+// file straight to the server (binary-safe); nothing reads them back.
 
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
@@ -32,7 +33,7 @@ function call(
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
+): Promise<{ status: number; json: unknown }> {
   if (!config.server) throw new CliError(3, "no server: pass --server URL or set APOLO_SECRETS_SERVER");
   const fromKubeconfig = config.token ? { token: config.token } : kubeconfigToken(config.kubeconfig);
   if ("problem" in fromKubeconfig)
@@ -68,12 +69,9 @@ function call(
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
-          let json: Record<string, unknown> = {};
+          let json: unknown = null;
           try {
-            const parsed: unknown = text ? JSON.parse(text) : {};
-            // Anything but a JSON object (null, a list, a string) carries no fields we read.
-            if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
-              json = parsed as Record<string, unknown>;
+            json = text ? JSON.parse(text) : null;
           } catch {
             json = { error: text.slice(0, 200) };
           }
@@ -87,12 +85,23 @@ function call(
   });
 }
 
-/** A field of the server's answer, only when the answer itself has it (never an inherited one). */
-function field(json: Record<string, unknown>, name: string): unknown {
-  return Object.hasOwn(json, name) ? json[name] : undefined;
+/** A field of a JSON object in the answer, only when it has it itself (never an inherited one). */
+function field(json: unknown, name: string): unknown {
+  // Anything but a JSON object (null, a list, a string) carries no fields we read.
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined;
+  return Object.hasOwn(json, name) ? (json as Record<string, unknown>)[name] : undefined;
 }
 
-function refused(status: number, json: Record<string, unknown>): never {
+/** `?org_name=&project_name=` for the names given (none: no query). */
+function placementQuery(config: SecretCliConfig): string {
+  const query = new URLSearchParams();
+  if (config.org) query.set("org_name", config.org);
+  if (config.project) query.set("project_name", config.project);
+  const text = query.toString();
+  return text ? `?${text}` : "";
+}
+
+function refused(status: number, json: unknown): never {
   const error = field(json, "error");
   const message = typeof error === "string" ? error : `HTTP ${status}`;
   const hint = status === 401 ? " (check your token)" : "";
@@ -118,27 +127,28 @@ async function run(config: SecretCliConfig, out: (text: string) => void): Promis
       const answer = await call(config, "POST", "/api/v1/secrets", {
         key: config.key,
         value: bytes.toString("base64"),
+        org_name: config.org ?? null,
+        project_name: config.project ?? null,
       });
       if (answer.status !== 201) refused(answer.status, answer.json);
       out(`added secret '${config.key}' (${bytes.length} bytes)\n`);
       return;
     }
     case "ls": {
-      const answer = await call(config, "GET", "/api/v1/secrets");
+      const answer = await call(config, "GET", `/api/v1/secrets${placementQuery(config)}`);
       if (answer.status !== 200) refused(answer.status, answer.json);
-      const secrets = field(answer.json, "secrets");
-      const keys = (Array.isArray(secrets) ? (secrets as unknown[]) : []).flatMap((entry) => {
-        const key =
-          typeof entry === "object" && entry !== null
-            ? field(entry as Record<string, unknown>, "key")
-            : undefined;
+      // A JSON array of {"key", "org_name", "project_name", "owner"}: the names are all we print.
+      const entries: unknown[] = Array.isArray(answer.json) ? answer.json : [];
+      const keys = entries.flatMap((entry) => {
+        const key = field(entry, "key");
         return typeof key === "string" ? [key] : [];
       });
       out(`KEY\n${keys.map((k) => `${k}\n`).join("")}`);
       return;
     }
     case "rm": {
-      const answer = await call(config, "DELETE", `/api/v1/secrets/${encodeURIComponent(config.key ?? "")}`);
+      const path = `/api/v1/secrets/${encodeURIComponent(config.key ?? "")}${placementQuery(config)}`;
+      const answer = await call(config, "DELETE", path);
       if (answer.status !== 204) refused(answer.status, answer.json);
       out(`removed secret '${config.key}'\n`);
       return;

@@ -33,6 +33,7 @@ describe("parseCommand api", () => {
       namespace: "apolo",
       usernamePrefix: "",
       maxInflightBodyBytes: 6 * 1024 * 1024,
+      scope: "user",
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -64,6 +65,12 @@ describe("parseCommand api", () => {
     });
   });
 
+  it("takes the store model from --scope or its own variable (API_SCOPE, not the webhook's SCOPE)", () => {
+    expect(api([...BASE, "--scope=project"]).scope).toBe("project");
+    expect(api(BASE, { APOLO_SECRETS_WEBHOOK_API_SCOPE: "project" }).scope).toBe("project");
+    expect(api(BASE, { APOLO_SECRETS_WEBHOOK_SCOPE: "project" }).scope).toBe("user");
+  });
+
   it("accepts keep-alive at or below 90 s: the API server does not call it", () => {
     expect(api([...BASE, "--keep-alive-timeout-ms=5000"]).keepAliveTimeoutMs).toBe(5000);
   });
@@ -90,7 +97,8 @@ describe("parseCommand api", () => {
       /--log-level \(APOLO_SECRETS_WEBHOOK_LOG_LEVEL\) must be debug, info, warn or error, got 'trace'/,
     ],
     [["--bind-address=not an address"], /--bind-address .* must be an IP address/],
-    [["--scope=user"], /unknown option '--scope' \(see --help\)/],
+    [["--scope=team"], /--scope \(APOLO_SECRETS_WEBHOOK_API_SCOPE\) must be 'user' or 'project', got 'team'/],
+    [["--trusted-users=x"], /unknown option '--trusted-users' \(see --help\)/],
     [["--keep-alive-timeout-ms=999"], /must be between 1000 and 3600000/],
   ])("refuses %j", (args, message) => {
     expect(() => api([...BASE, ...args])).toThrow(ConfigError);

@@ -1,7 +1,8 @@
 // `api`: the secrets API's settings, read from the option table and checked at start.
 
+import type { Scope } from "../core/policy.js";
 import { parseArgv } from "./argv.js";
-import { ConfigError, isNamespace } from "./checks.js";
+import { ConfigError, isNamespace, scopeOf } from "./checks.js";
 import { renderHelp } from "./help.js";
 import { API_OPTIONS } from "./options.js";
 import { type Env, optionsOf } from "./reader.js";
@@ -19,6 +20,8 @@ export interface ApiConfig extends ServerSettings, ServingCertificateSettings {
   usernamePrefix: string;
   /** Bytes of request bodies held at once; beyond it 429. */
   maxInflightBodyBytes: number;
+  /** user: each caller's own store; project: the named project's store, as the cluster's RBAC allows. */
+  scope: Scope;
 }
 
 export function apiHelp(): string {
@@ -49,6 +52,7 @@ export function parseApi(
     namespace,
     usernamePrefix: o.text("username-prefix"),
     maxInflightBodyBytes: o.integer("max-inflight-body-bytes", 2 * 1024 * 1024, 1024 * 1024 * 1024),
+    scope: scopeOf(o.named("scope"), o.text("scope")),
   };
   return { command: "api", config: Object.freeze(config) };
 }

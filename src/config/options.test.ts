@@ -20,8 +20,8 @@ describe("the option table", () => {
     // @ts-expect-error "tls-cert-fil" is not a flag of serve: tsc (make lint) fails if this compiles.
     expect(() => options.text("tls-cert-fil")).toThrow("no option --tls-cert-fil in this command's table");
     const api = optionsOf(API_OPTIONS, parseArgv([], API_OPTIONS), {});
-    // @ts-expect-error "scope" belongs to serve, not api.
-    expect(() => api.text("scope")).toThrow(/no option --scope/);
+    // @ts-expect-error "trusted-users" belongs to serve, not api.
+    expect(() => api.text("trusted-users")).toThrow(/no option --trusted-users/);
   });
 
   it.each([

@@ -284,6 +284,11 @@ export const API_OPTIONS = [
     help: "removed from authenticated user names to give the owner (e.g. system:serviceaccount:apolo-users:); callers without it are refused; empty: the user name is the owner",
   },
   {
+    ...SCOPE_OPTION,
+    env: env("API_SCOPE"),
+    help: "store model: user (each caller's own user--{owner}--secrets, whatever org or project it names) or project (project--{org}--{project}--secrets of the org_name and project_name it names, when a SubjectAccessReview allows 'get' (list) or 'update' (add, rm) on projects.secrets.apolo.us named {org}--{project} in --namespace)",
+  },
+  {
     flag: "max-inflight-body-bytes",
     env: env("MAX_INFLIGHT_BODY_BYTES"),
     // Each add also reads and rewrites its owner's store (up to 1 MiB of data), so a few at once.

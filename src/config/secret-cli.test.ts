@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "./checks.js";
 import { parseSecretCommand, secretCliHelp } from "./secret-cli.js";
 
-const NONE = { server: undefined, token: undefined, caFile: undefined, kubeconfig: undefined };
+const NONE = {
+  server: undefined,
+  token: undefined,
+  caFile: undefined,
+  kubeconfig: undefined,
+  org: undefined,
+  project: undefined,
+};
 
 describe("parseSecretCommand", () => {
   it.each([
@@ -53,6 +60,24 @@ describe("parseSecretCommand", () => {
     expect(parseSecretCommand([...flags, "rm", "k"], {})).toMatchObject({ action: "rm", key: "k" });
     // An empty KUBECONFIG means the default file, as for kubectl.
     expect(parseSecretCommand(["ls"], { KUBECONFIG: "" }).kubeconfig).toBeUndefined();
+  });
+
+  it("takes the org and project from --org and --project, else APOLO_SECRETS_ORG and _PROJECT; empty is none", () => {
+    const env = { APOLO_SECRETS_ORG: "acme", APOLO_SECRETS_PROJECT: "vision" };
+    expect(parseSecretCommand(["ls"], env)).toMatchObject({ org: "acme", project: "vision" });
+    expect(parseSecretCommand(["rm", "k", "--org=other", "--project", "nlp"], env)).toMatchObject({
+      action: "rm",
+      key: "k",
+      org: "other",
+      project: "nlp",
+    });
+    expect(parseSecretCommand(["ls", "--org="], { APOLO_SECRETS_PROJECT: "" })).toMatchObject({
+      org: undefined,
+      project: undefined,
+    });
+    const help = secretCliHelp();
+    for (const text of ["--org ORG", "APOLO_SECRETS_ORG", "--project PROJECT", "APOLO_SECRETS_PROJECT"])
+      expect(help).toContain(text);
   });
 
   it.each([

@@ -16,6 +16,9 @@ export interface SecretCliConfig {
   token: string | undefined;
   caFile: string | undefined;
   kubeconfig: string | undefined;
+  /** The org and project the secrets belong to (org_name, project_name); undefined: none named. */
+  org: string | undefined;
+  project: string | undefined;
 }
 
 export const SECRET_CLI_OPTIONS = [
@@ -47,6 +50,20 @@ export const SECRET_CLI_OPTIONS = [
     value: "FILE",
     help: "kubeconfig to take the token from (of a KUBECONFIG list, the first file; else ~/.kube/config)",
   },
+  {
+    flag: "org",
+    env: "APOLO_SECRETS_ORG",
+    default: "",
+    value: "ORG",
+    help: "the org the secrets belong to (sent as org_name); needed with --project when the API keeps project secrets",
+  },
+  {
+    flag: "project",
+    env: "APOLO_SECRETS_PROJECT",
+    default: "",
+    value: "PROJECT",
+    help: "the project whose secrets to manage (sent as project_name); a per-user API keeps your own store whatever it says",
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export function secretCliHelp(): string {
@@ -58,6 +75,7 @@ export function secretCliHelp(): string {
   apolo-secret add KEY @path/file   ... with the contents of a file (any bytes)
   apolo-secret ls                   list your secrets' names
   apolo-secret rm KEY               remove secret KEY
+  apolo-secret --org ORG --project PROJECT ls   ... a project's secrets (project scope)
   (write -- before a VALUE that starts with '-')`,
     options: SECRET_CLI_OPTIONS,
     footer: `Exit codes: 0 done; 1 refused by the server (the message says why); 2 bad usage; 3 cannot reach
@@ -100,6 +118,9 @@ export function parseSecretCommand(argv: readonly string[], env: Env): SecretCli
     server: o.given("server"),
     token: o.given("token"),
     caFile: o.given("ca-file"),
+    // Empty names none, as absent does.
+    org: o.given("org") || undefined,
+    project: o.given("project") || undefined,
     // KUBECONFIG may list several files, like kubectl's; the token is taken from the first.
     kubeconfig:
       (parsed.values.has("kubeconfig") ? o.given("kubeconfig") : env.KUBECONFIG?.split(":")[0]) || undefined,

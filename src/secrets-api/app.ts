@@ -1,28 +1,32 @@
-// The write-only secrets API: POST /api/v1/secrets (add or overwrite), GET /api/v1/secrets
-// (names only), DELETE /api/v1/secrets/{key}. No route ever returns a value. Every caller is
-// authenticated with a bearer token and manages only its own store.
+// The write-only secrets API, in the platform secrets service's wire format (README, "Secrets API
+// wire format"): POST /api/v1/secrets (add or overwrite), GET /api/v1/secrets (names only, a JSON
+// array), DELETE /api/v1/secrets/{key}; GET /api/v1/secrets/{key} is refused (405). No route ever
+// returns a value. Every caller is authenticated with a bearer token; the routes (routes.ts)
+// decide which store it may use.
 
-import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from "express";
-import { SECRET_NAME_RULE } from "../core/messages.js";
-import { isValidSecretName } from "../core/reference.js";
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
 import { probeRoutes } from "../lifecycle/probes.js";
-import { isBase64 } from "./base64.js";
 import { type ByteBudget, bodyGate } from "./body-gate.js";
-import { excerpt } from "./excerpt.js";
+import { HttpError } from "./http-error.js";
 import { type OwnerMapping, ownerOf } from "./owner-mapping.js";
+import type { ProjectAccess } from "./project-access.js";
 import { methodLabel, routeLabel } from "./request-labels.js";
-import { StoreFullError, type StoreWriter } from "./store-writer.js";
+import { type Caller, deleteSecret, listSecrets, putSecret, refuseRead } from "./routes.js";
+import type { StoreWriter } from "./store-writer.js";
 import { bearerToken, type Identity } from "./token-review.js";
 
-/** The platform's limit on one secret's value. */
-export const MAX_VALUE_BYTES = 1024 * 1024;
+export { MAX_VALUE_BYTES } from "./wire.js";
+
 // A 1 MiB value is 1.34 MiB in base64, plus the JSON around it.
 const MAX_BODY_BYTES = 1_500_000;
 const LIST_ROUTE = "/api/v1/secrets";
 const KEY_ROUTE = "/api/v1/secrets/:key";
 
 export interface ApiLog {
-  /** Every field is bounded: method and route come from fixed sets, key is a valid name or absent. */
+  /**
+   * Every field is bounded: method and route come from fixed sets, key is a valid name or absent,
+   * owner a checked owner (or org/project) name.
+   */
   request(fields: {
     method: string;
     route: string;
@@ -43,30 +47,11 @@ export interface SecretsApiOptions {
   log: ApiLog;
   /** Bytes of request bodies held at once (--max-inflight-body-bytes); beyond it 429. */
   bodyBudget?: ByteBudget | undefined;
-}
-
-interface Caller {
-  user: string;
-  owner: string;
-  storeId: string;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function caller(response: Response): Caller {
-  return response.locals.caller as Caller;
-}
-
-/** A field of a parsed JSON body, only when the body itself has it (never an inherited property). */
-function ownField(body: object, name: string): unknown {
-  return Object.hasOwn(body, name) ? (body as Record<string, unknown>)[name] : undefined;
+  /**
+   * The project scope (--scope project): requests name a project's store, and this asks the
+   * cluster whether the caller may use it. Undefined: the user scope, each caller's own store.
+   */
+  projects?: ProjectAccess | undefined;
 }
 
 export function createSecretsApi(options: SecretsApiOptions): Express {
@@ -77,11 +62,14 @@ export function createSecretsApi(options: SecretsApiOptions): Express {
   app.use(probeRoutes(options.readiness));
 
   app.use(requestLog(options.log));
-  const authenticate = authenticator(options.review, options.mapping);
-  app.get(LIST_ROUTE, authenticate, listSecrets(options.store));
+  // In the project scope the cluster's RBAC decides, not the user name: no owner mapping.
+  const mapping = options.projects ? undefined : options.mapping;
+  const authenticate = authenticator(options.review, mapping);
+  const context = { store: options.store, projects: options.projects };
+  app.get(LIST_ROUTE, authenticate, listSecrets(context));
   const gate = bodyGate(options.bodyBudget, MAX_BODY_BYTES);
-  app.post(LIST_ROUTE, authenticate, gate, express.json({ limit: MAX_BODY_BYTES }), putSecret(options.store));
-  app.delete(KEY_ROUTE, authenticate, deleteSecret(options.store));
+  app.post(LIST_ROUTE, authenticate, gate, express.json({ limit: MAX_BODY_BYTES }), putSecret(context));
+  app.delete(KEY_ROUTE, authenticate, deleteSecret(context));
   app.get(KEY_ROUTE, authenticate, refuseRead);
   app.use(notFound);
   app.use(errorHandler(options.log));
@@ -103,7 +91,7 @@ function requestLog(log: ApiLog): RequestHandler {
         route: routeLabel(request.route?.path, [LIST_ROUTE, KEY_ROUTE]),
         status: response.statusCode,
         user: who?.user,
-        owner: who?.owner,
+        owner: typeof response.locals.owner === "string" ? response.locals.owner : who?.own?.owner,
         key: typeof response.locals.key === "string" ? response.locals.key : undefined,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       });
@@ -114,9 +102,13 @@ function requestLog(log: ApiLog): RequestHandler {
 
 /**
  * Runs first on every API route, so nothing of an unauthenticated request is read (its body
- * included) beyond the headers. Sets the caller, whose own store is the only one it manages.
+ * included) beyond the headers. Sets the caller; with a mapping (the user scope), also its owner,
+ * whose own store is the only one it manages, and refuses a caller that maps to none.
  */
-function authenticator(review: SecretsApiOptions["review"], mapping: OwnerMapping): RequestHandler {
+function authenticator(
+  review: SecretsApiOptions["review"],
+  mapping: OwnerMapping | undefined,
+): RequestHandler {
   return (request, response, next) => {
     const token = bearerToken(request.headers.authorization);
     if (!token) {
@@ -127,12 +119,12 @@ function authenticator(review: SecretsApiOptions["review"], mapping: OwnerMappin
       .then(
         (identity) => {
           if (!identity) throw new HttpError(401, "the token was not accepted by the cluster: log in again");
-          const owner = ownerOf(identity.username, mapping);
-          if (owner.kind === "refused") throw new HttpError(403, owner.message);
+          const owner = mapping ? ownerOf(identity.username, mapping) : undefined;
+          if (owner?.kind === "refused") throw new HttpError(403, owner.message);
           response.locals.caller = {
             user: identity.username,
-            owner: owner.owner,
-            storeId: owner.storeId,
+            identity,
+            own: owner ? { owner: owner.owner, storeId: owner.storeId } : undefined,
           } satisfies Caller;
           next();
         },
@@ -149,98 +141,16 @@ function authenticator(review: SecretsApiOptions["review"], mapping: OwnerMappin
   };
 }
 
-/** GET /api/v1/secrets: the caller's key names. */
-function listSecrets(store: StoreWriter): RequestHandler {
-  return (_request, response, next) => {
-    const who = caller(response);
-    store.list(who.storeId).then((keys) => {
-      response.json({ owner: who.owner, secrets: keys.map((key) => ({ key })) });
-    }, next);
-  };
-}
-
-/** POST /api/v1/secrets: adds or overwrites one secret. */
-function putSecret(store: StoreWriter): RequestHandler {
-  return (request, response, next) => {
-    const who = caller(response);
-    const body = request.body as unknown;
-    const key = bodyKey(body);
-    if (key instanceof HttpError) {
-      next(key);
-      return;
-    }
-    response.locals.key = key;
-    const value = bodyValue(body as object, key);
-    if (value instanceof HttpError) {
-      next(value);
-      return;
-    }
-    store.put(who.storeId, key, value).then(() => {
-      response.status(201).json({ owner: who.owner, key });
-    }, next);
-  };
-}
-
-/** The body's "key": a valid secret name, or the error saying what is wrong. */
-function bodyKey(body: unknown): string | HttpError {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return new HttpError(400, 'the body must be a JSON object: {"key": "NAME", "value": "<base64>"}');
-  }
-  const key = ownField(body, "key");
-  if (typeof key !== "string") {
-    return new HttpError(400, `the body needs "key", the secret's name as a string: ${SECRET_NAME_RULE}`);
-  }
-  if (!isValidSecretName(key)) {
-    return new HttpError(400, `invalid secret name ${JSON.stringify(excerpt(key))}: ${SECRET_NAME_RULE}`);
-  }
-  return key;
-}
-
-/** The body's "value": base64 of at most MAX_VALUE_BYTES, or the error saying what is wrong. */
-function bodyValue(body: object, key: string): string | HttpError {
-  const value = ownField(body, "value");
-  if (typeof value !== "string" || !isBase64(value)) {
-    return new HttpError(400, "value must be the secret's bytes in base64 (standard alphabet, with padding)");
-  }
-  if (Buffer.byteLength(value, "base64") > MAX_VALUE_BYTES) {
-    return new HttpError(413, `the value of '${key}' is larger than 1 MiB, the limit of a secret`);
-  }
-  return value;
-}
-
-/** DELETE /api/v1/secrets/{key}. */
-function deleteSecret(store: StoreWriter): RequestHandler {
-  return (request, response, next) => {
-    const who = caller(response);
-    const key = String(request.params.key);
-    if (!isValidSecretName(key)) {
-      next(new HttpError(400, `invalid secret name '${excerpt(key)}': ${SECRET_NAME_RULE}`));
-      return;
-    }
-    response.locals.key = key;
-    store
-      .remove(who.storeId, key)
-      .then((removed) => {
-        if (!removed) throw new HttpError(404, `you have no secret named '${key}'`);
-        response.status(204).end();
-      }, next)
-      .catch(next);
-  };
-}
-
-/** GET /api/v1/secrets/{key}: values can never be read back, by design. */
-const refuseRead: RequestHandler = (_request, _response, next) => {
-  next(new HttpError(405, "secret values cannot be read back; GET /api/v1/secrets lists the names"));
-};
-
 const notFound: RequestHandler = (_request, _response, next) => {
   next(new HttpError(404, "not found: the API serves /api/v1/secrets and /api/v1/secrets/{key}"));
 };
 
 /** The answer to an error a route passed on; undefined for an unexpected one. */
-function knownError(error: unknown): { status: number; message: string } | undefined {
-  if (error instanceof HttpError) return { status: error.status, message: error.message };
-  if (error instanceof StoreFullError) return { status: 413, message: error.message };
+function knownError(
+  error: unknown,
+): { status: number; message: string; headers?: Record<string, string> } | undefined {
+  if (error instanceof HttpError)
+    return { status: error.status, message: error.message, headers: error.headers };
   // The router could not decode a path parameter ("%zz"): the caller's mistake, not ours.
   if (error instanceof URIError) {
     return {
@@ -261,6 +171,7 @@ function errorHandler(log: ApiLog): ErrorRequestHandler {
   return (error: unknown, _request, response, _next) => {
     const known = knownError(error);
     if (known) {
+      if (known.headers) response.set(known.headers);
       response.status(known.status).json({ error: known.message });
       return;
     }

@@ -57,37 +57,37 @@ function writer(): { store: StoreWriter; api: SecretsDouble } {
 describe("StoreWriter with names of built-in object properties", () => {
   it.each(BUILT_IN_NAMES)("stores, lists and removes a key named %s", async (key) => {
     const { store, api } = writer();
-    await store.put("alice", key, "dmFsdWU=");
-    await store.put("alice", "plain", "eA==");
+    await store.put("user--alice--secrets", key, "dmFsdWU=");
+    await store.put("user--alice--secrets", "plain", "eA==");
     expect(api.keys("user--alice--secrets")).toEqual([key, "plain"].sort());
     const text = api.stored.get("user--alice--secrets") as string;
     expect(text).toContain(`${JSON.stringify(key)}:"dmFsdWU="`);
-    expect(await store.list("alice")).toEqual([key, "plain"].sort());
-    expect(await store.remove("alice", key)).toBe(true);
+    expect(await store.list("user--alice--secrets")).toEqual([key, "plain"].sort());
+    expect(await store.remove("user--alice--secrets", key)).toBe(true);
     expect(api.keys("user--alice--secrets")).toEqual(["plain"]);
   });
 
   it.each(BUILT_IN_NAMES)("answers false and writes nothing when removing a never-added %s", async (key) => {
     const { store, api } = writer();
-    await store.put("alice", "plain", "eA==");
+    await store.put("user--alice--secrets", "plain", "eA==");
     const before = api.stored.get("user--alice--secrets");
     const writes = api.writes;
-    expect(await store.remove("alice", key)).toBe(false);
+    expect(await store.remove("user--alice--secrets", key)).toBe(false);
     expect(api.writes).toBe(writes);
     expect(api.stored.get("user--alice--secrets")).toBe(before);
   });
 
   it("creates a store whose first key is __proto__", async () => {
     const { store, api } = writer();
-    await store.put("bob", "__proto__", "eA==");
+    await store.put("user--bob--secrets", "__proto__", "eA==");
     expect(api.keys("user--bob--secrets")).toEqual(["__proto__"]);
-    expect(await store.list("bob")).toEqual(["__proto__"]);
+    expect(await store.list("user--bob--secrets")).toEqual(["__proto__"]);
   });
 
   it("overwrites an existing __proto__ key with the new value", async () => {
     const { store, api } = writer();
-    await store.put("alice", "__proto__", "eA==");
-    await store.put("alice", "__proto__", "eQ==");
+    await store.put("user--alice--secrets", "__proto__", "eA==");
+    await store.put("user--alice--secrets", "__proto__", "eQ==");
     expect(api.stored.get("user--alice--secrets")).toContain('"__proto__":"eQ=="');
   });
 });

@@ -1,10 +1,9 @@
-// Writes owners' stores: the same Secrets the webhook reads (user--{owner}--secrets), labelled so
-// its cache can select them. Every change is read-modify-write with the resourceVersion: a
+// Writes stores: the same Secrets the webhook reads (user--{owner}--secrets, or
+// project--{org}--{project}--secrets in the project scope), labelled so its cache can select them. Every change is read-modify-write with the resourceVersion: a
 // conflict (another change landed first) is retried on fresh data, never overwritten blindly.
 // Key names are users' text: they live in a Map while edited ("__proto__" or "hasOwnProperty"
 // are names like any other, never object properties).
 
-import { userStoreName } from "../core/owner.js";
 import { type KubeClient, KubeError } from "../kube/api-client.js";
 import { type Secret, secretPath, secretsPath } from "../kube/secrets.js";
 
@@ -29,40 +28,40 @@ export class StoreWriter {
     this.#namespace = namespace;
   }
 
-  #path(storeId: string): string {
-    return secretPath(this.#namespace, userStoreName(storeId));
+  #path(store: string): string {
+    return secretPath(this.#namespace, store);
   }
 
-  async #read(storeId: string): Promise<Secret | undefined> {
+  async #read(store: string): Promise<Secret | undefined> {
     try {
-      return await this.#api.request<Secret>("GET", this.#path(storeId));
+      return await this.#api.request<Secret>("GET", this.#path(store));
     } catch (error) {
       if (error instanceof KubeError && error.status === 404) return undefined;
       throw error;
     }
   }
 
-  /** Key names of the owner's store (empty when it has none yet). */
-  async list(storeId: string): Promise<string[]> {
-    return [...dataOf(await this.#read(storeId)).keys()].sort();
+  /** Key names of a store, by its Secret's name (empty when it does not exist yet). */
+  async list(store: string): Promise<string[]> {
+    return [...dataOf(await this.#read(store)).keys()].sort();
   }
 
   /** Creates or overwrites one key; creates the store on the first add. */
-  async put(storeId: string, key: string, valueBase64: string): Promise<void> {
-    await this.#change(storeId, (data) => {
+  async put(store: string, key: string, valueBase64: string): Promise<void> {
+    await this.#change(store, (data) => {
       data.set(key, valueBase64);
       return true;
     });
   }
 
-  /** Removes one key; false when the owner has no such key. */
-  async remove(storeId: string, key: string): Promise<boolean> {
-    return this.#change(storeId, (data) => data.delete(key));
+  /** Removes one key; false when the store has no such key. */
+  async remove(store: string, key: string): Promise<boolean> {
+    return this.#change(store, (data) => data.delete(key));
   }
 
-  async #change(storeId: string, edit: (data: Map<string, string>) => boolean): Promise<boolean> {
+  async #change(store: string, edit: (data: Map<string, string>) => boolean): Promise<boolean> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const current = await this.#read(storeId);
+      const current = await this.#read(store);
       const edited = dataOf(current);
       if (!edit(edited)) return false;
       // Object.fromEntries defines each key as an own property, "__proto__" included.
@@ -74,12 +73,12 @@ export class StoreWriter {
             metadata: { ...current.metadata, labels: { ...current.metadata?.labels, ...STORE_LABELS } },
             data,
           };
-          await this.#api.request("PUT", this.#path(storeId), { body });
+          await this.#api.request("PUT", this.#path(store), { body });
         } else {
           const body: Secret = {
             apiVersion: "v1",
             kind: "Secret",
-            metadata: { name: userStoreName(storeId), namespace: this.#namespace, labels: STORE_LABELS },
+            metadata: { name: store, namespace: this.#namespace, labels: STORE_LABELS },
             type: "Opaque",
             data,
           };
@@ -89,9 +88,7 @@ export class StoreWriter {
       } catch (error) {
         // A Secret holds at most 1 MiB of data, all keys together; the API server says so with 422.
         if (error instanceof KubeError && error.status === 422 && isStoreFullMessage(error.message)) {
-          throw new StoreFullError(
-            "your secrets together would exceed 1 MiB, the most one store can hold: remove some first",
-          );
+          throw new StoreFullError("the store would exceed 1 MiB, the most one Secret can hold");
         }
         // 409: someone else changed (or created) the store since we read it; read again.
         if (error instanceof KubeError && error.status === 409) {
@@ -101,7 +98,7 @@ export class StoreWriter {
         throw error;
       }
     }
-    throw new Error(`the store of '${storeId}' kept changing under ${MAX_ATTEMPTS} attempts; try again`);
+    throw new Error(`the store '${store}' kept changing under ${MAX_ATTEMPTS} attempts; try again`);
   }
 }
 

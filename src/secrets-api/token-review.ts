@@ -8,10 +8,36 @@ import type { KubeClient } from "../kube/api-client.js";
 export interface Identity {
   username: string;
   groups: readonly string[];
+  /** What the TokenReview says besides: passed on as is to SubjectAccessReviews (project scope). */
+  uid?: string;
+  extra?: Readonly<Record<string, readonly string[]>>;
+}
+
+interface TokenReviewUser {
+  username?: string;
+  groups?: string[];
+  uid?: string;
+  extra?: Record<string, unknown>;
 }
 
 interface TokenReviewStatus {
-  status?: { authenticated?: boolean; user?: { username?: string; groups?: string[] }; error?: string };
+  status?: { authenticated?: boolean; user?: TokenReviewUser; error?: string };
+}
+
+/** The identity of a TokenReview's user: names, groups, uid and the extra lists of strings. */
+export function identityOf(user: TokenReviewUser): Identity | undefined {
+  if (!user.username) return undefined;
+  const extra = Object.entries(user.extra ?? {}).filter(
+    (entry): entry is [string, string[]] =>
+      Array.isArray(entry[1]) && entry[1].every((value) => typeof value === "string"),
+  );
+  return {
+    username: user.username,
+    groups: user.groups ?? [],
+    ...(user.uid ? { uid: user.uid } : {}),
+    // Object.fromEntries defines each key as an own property, "__proto__" included.
+    ...(extra.length > 0 ? { extra: Object.fromEntries(extra) } : {}),
+  };
 }
 
 /**
@@ -79,10 +105,7 @@ export class TokenReviewer {
         this.#inFlight--;
       });
     const user = answer.status?.user;
-    const identity =
-      answer.status?.authenticated && user?.username
-        ? { username: user.username, groups: user.groups ?? [] }
-        : undefined;
+    const identity = answer.status?.authenticated && user ? identityOf(user) : undefined;
     // Bounded: the oldest answer goes first (a Map keeps insertion order), so a flood of new
     // tokens costs the flood's own reviews, not every user's.
     this.#cache.delete(id);

@@ -185,13 +185,16 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-secr
 subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: User, name: apolo-secrets-webhook}
 ---
-# The secrets API: token reviews, and read-modify-write of store Secrets (never list or watch).
+# The secrets API: token reviews, access reviews (project scope), and read-modify-write of store Secrets (never list or watch).
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: e2e-secrets-api}
 rules:
 - apiGroups: [authentication.k8s.io]
   resources: [tokenreviews]
+  verbs: [create]
+- apiGroups: [authorization.k8s.io]
+  resources: [subjectaccessreviews]
   verbs: [create]
 - apiGroups: [""]
   resources: [secrets]

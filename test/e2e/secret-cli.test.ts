@@ -93,7 +93,7 @@ describe.runIf(local !== undefined)("apolo-secret with a kubeconfig", () => {
     expect(again).toEqual({
       code: 1,
       stdout: "",
-      stderr: "apolo-secret: you have no secret named 'from_kubeconfig'\n",
+      stderr: "apolo-secret: Secret 'from_kubeconfig' not found\n",
     });
   });
 

@@ -192,7 +192,7 @@ describe.runIf(local !== undefined)("the secrets API under hostile input", () =>
     for (const key of ["hasOwnProperty", "toString", "valueOf"]) {
       const removed = await cli(user.token, ["rm", key]);
       expect(removed.code, key).toBe(1);
-      expect(removed.stderr).toBe(`apolo-secret: you have no secret named '${key}'\n`);
+      expect(removed.stderr).toBe(`apolo-secret: Secret '${key}' not found\n`);
     }
     const after = storeSecret(user.name);
     expect(after.resourceVersion).toBe(before.resourceVersion);

@@ -150,7 +150,7 @@ describe.runIf(local !== undefined)("the secrets API and apolo-secret", () => {
     expect((await cli(bob, ["ls"])).stdout).toBe("KEY\n");
     const removed = await cli(bob, ["rm", "db_password"]);
     expect(removed.code).toBe(1);
-    expect(removed.stderr).toBe("apolo-secret: you have no secret named 'db_password'\n");
+    expect(removed.stderr).toBe("apolo-secret: Secret 'db_password' not found\n");
     expect(Object.keys(await storeData(alice.name)).sort()).toEqual(["db_password", "gcp-key"]);
     for (const [method, path] of [
       ["GET", "/api/v1/secrets/db_password"],
