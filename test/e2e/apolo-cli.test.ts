@@ -115,7 +115,7 @@ describe.runIf(local !== undefined)("the platform's apolo CLI against the secret
 
     const read = await apolo("alice", ["secret", "get", "db_password"]);
     expect(read.code).not.toBe(0);
-    expect(read.stderr).toContain("cannot be read back");
+    expect(read.stderr).toContain("secret values are never read back");
     expect(read.stdout + read.stderr).not.toContain(value);
 
     const removed = await apolo("alice", ["secret", "rm", "db_password"]);
