@@ -40,7 +40,7 @@ async function startApi(config: ApiConfig, logger: Logger, lifecycle: ServerLife
   const reviewer = new TokenReviewer(kube);
   const app = createSecretsApi({
     review: (token) => reviewer.review(token),
-    mapping: { usernamePrefix: config.usernamePrefix },
+    mapping: config.identity,
     store: new StoreWriter(kube, config.namespace),
     readiness: lifecycle.readiness,
     bodyBudget: new BodyBudget(config.maxInflightBodyBytes),
@@ -60,7 +60,12 @@ async function startApi(config: ApiConfig, logger: Logger, lifecycle: ServerLife
     maxConnections: config.maxConnections,
   };
   const listener = certifiedListener(app, https, lifecycle, (port) =>
-    logger.info("secrets API serving", { port, namespace: config.namespace, scope: config.scope }),
+    logger.info("secrets API serving", {
+      port,
+      namespace: config.namespace,
+      scope: config.scope,
+      usernamePrefixes: config.identity.usernamePrefixes.join(","),
+    }),
   );
   await startCertificate(config, kube, logger, metrics, lifecycle, listener);
   await startMetricsPort(config, metrics.registry, lifecycle, logger);

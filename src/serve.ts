@@ -101,6 +101,8 @@ function webhookListener(
       scope: config.scope,
       namespaces: config.namespaces.join(",") || "*",
       clientAuth: config.clientCaFile ? "required" : "off",
+      // The identity rule, to compare with the secrets API's line: both must read names alike.
+      usernamePrefixes: config.identity.usernamePrefixes.join(","),
     }),
   );
 }

@@ -8,6 +8,7 @@ import { decodePod, decodeWorkload } from "../admission/decode.js";
 import type { AdmissionRequest, Pod, Workload } from "../admission/types.js";
 import { type MutateConfig, policyOf } from "../config.js";
 import { admit } from "../core/admit.js";
+import { listSome, quoted } from "../core/limits.js";
 import { MemorySecretIndex } from "../core/secret-index.js";
 
 export interface CliIo {
@@ -49,7 +50,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function readSecrets(values: unknown[], defaultNamespace: string, index: MemorySecretIndex): void {
+/** Store name → the namespaces the secrets file has it in (names only, for the namespace hint). */
+type StorePlaces = Map<string, Set<string>>;
+
+function readSecrets(values: unknown[], defaultNamespace: string, index: MemorySecretIndex): StorePlaces {
+  const places: StorePlaces = new Map();
   const items = values.flatMap((value) =>
     isObject(value) && value.kind === "List" && Array.isArray(value.items) ? value.items : [value],
   );
@@ -74,7 +79,36 @@ function readSecrets(values: unknown[], defaultNamespace: string, index: MemoryS
       if (isObject(data)) for (const key of Object.keys(data)) keys.add(key);
     }
     index.set(namespace, metadata.name, keys);
+    const namespaces = places.get(metadata.name) ?? new Set<string>();
+    places.set(metadata.name, namespaces.add(namespace));
   });
+  return places;
+}
+
+const HINT_NAMESPACES = 5;
+
+/**
+ * On a Missing secrets refusal: the namespace the stores were looked up in and why, when the
+ * secrets file has the owner's store in other namespaces (a pod file without metadata.namespace
+ * is the usual cause). Namespace names only.
+ */
+function namespaceHint(
+  missingIn: { namespace: string; store: string },
+  places: StorePlaces,
+  from: string,
+): string | undefined {
+  const others = [...(places.get(missingIn.store) ?? [])].filter((ns) => ns !== missingIn.namespace).sort();
+  if (others.length === 0) return undefined;
+  // Names from the input files: clipped and at most HINT_NAMESPACES of them.
+  const shown = listSome(others, quoted, HINT_NAMESPACES);
+  return `hint: stores were looked up in namespace ${quoted(missingIn.namespace)} (${from}); the secrets file has ${quoted(missingIn.store)} in namespace ${shown}: give the job's namespace with --namespace or the pod's metadata.namespace\n`;
+}
+
+/** Which namespace's stores are used, and why: --namespace, else the pod's, else "default". */
+function namespaceOf(config: MutateConfig, own: string | undefined): { namespace: string; from: string } {
+  if (config.namespace !== undefined) return { namespace: config.namespace, from: "--namespace" };
+  if (own !== undefined) return { namespace: own, from: "the pod's metadata.namespace" };
+  return { namespace: "default", from: "the pod has no metadata.namespace and --namespace is not given" };
 }
 
 /** The one object of the pod file: a Pod, or a workload whose pod template the webhook checks. */
@@ -128,10 +162,10 @@ export async function runMutate(config: MutateConfig, io: CliIo): Promise<number
     const original: unknown = structuredClone(documents[0]);
     const object = readObject(documents);
     const own = "pod" in object ? object.pod.metadata.namespace : object.namespace;
-    const namespace = config.namespace ?? own ?? "default";
+    const { namespace, from } = namespaceOf(config, own);
 
     const index = new MemorySecretIndex();
-    readSecrets(
+    const places = readSecrets(
       parseDocuments(await readInput(config.secretsFile, io, "secrets"), "secrets"),
       namespace,
       index,
@@ -139,8 +173,12 @@ export async function runMutate(config: MutateConfig, io: CliIo): Promise<number
 
     const request = requestFor(object, namespace, config);
     const outcome = admit(request, policyOf(config), index, { checkSubmitter: config.user !== undefined });
+    // As kubectl prints the webhook's warnings.
+    for (const warning of outcome.warnings) io.stderr(`Warning: ${warning}\n`);
     if (!outcome.verdict.allowed) {
       io.stderr(`refused (${outcome.verdict.code}): ${outcome.verdict.message}\n`);
+      const hint = outcome.missingIn ? namespaceHint(outcome.missingIn, places, from) : undefined;
+      if (hint) io.stderr(hint);
       return 1;
     }
     if (request.workload) {

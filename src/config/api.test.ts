@@ -31,7 +31,7 @@ describe("parseCommand api", () => {
       tlsSecret: undefined,
       certificates: undefined,
       namespace: "apolo",
-      usernamePrefix: "",
+      identity: { usernamePrefixes: [""] },
       maxInflightBodyBytes: 6 * 1024 * 1024,
       scope: "user",
     });
@@ -43,7 +43,7 @@ describe("parseCommand api", () => {
       APOLO_SECRETS_WEBHOOK_API_PORT: "9444",
       APOLO_SECRETS_WEBHOOK_API_METRICS_PORT: "0",
       APOLO_SECRETS_WEBHOOK_API_NAMESPACE: "from-env",
-      APOLO_SECRETS_WEBHOOK_API_USERNAME_PREFIX: "system:serviceaccount:apolo-users:",
+      APOLO_SECRETS_WEBHOOK_USERNAME_PREFIX: "system:serviceaccount:apolo-users:",
       APOLO_SECRETS_WEBHOOK_PORT: "1",
       APOLO_SECRETS_WEBHOOK_LOG_LEVEL: "error",
       APOLO_SECRETS_WEBHOOK_TLS_SECRET: "apolo/api-tls",
@@ -52,7 +52,7 @@ describe("parseCommand api", () => {
       port: 9444,
       metricsPort: 0,
       namespace: "from-env",
-      usernamePrefix: "system:serviceaccount:apolo-users:",
+      identity: { usernamePrefixes: ["system:serviceaccount:apolo-users:"] },
       logLevel: "error",
       tlsSecret: { namespace: "apolo", name: "api-tls" },
     });
@@ -63,6 +63,22 @@ describe("parseCommand api", () => {
       namespace: "flag",
       logLevel: "debug",
     });
+  });
+
+  it("reads the identity rule as serve does, and the variable only the API read before", () => {
+    const prefix = "system:serviceaccount:apolo-users:";
+    const legacy = { APOLO_SECRETS_WEBHOOK_API_USERNAME_PREFIX: prefix };
+    expect(api(BASE, legacy).identity).toEqual({ usernamePrefixes: [prefix] });
+    // The shared variable and the flag win over it, even when empty.
+    expect(api(BASE, { ...legacy, APOLO_SECRETS_WEBHOOK_USERNAME_PREFIX: "" }).identity).toEqual({
+      usernamePrefixes: [""],
+    });
+    expect(api([...BASE, "--username-prefix=oidc:,"], legacy).identity).toEqual({
+      usernamePrefixes: ["oidc:", ""],
+    });
+    expect(() => api([...BASE, "--username-prefix=a:,a:b:"])).toThrow(
+      "--username-prefix (APOLO_SECRETS_WEBHOOK_USERNAME_PREFIX): 'a:' and 'a:b:' overlap",
+    );
   });
 
   it("takes the store model from --scope or its own variable (API_SCOPE, not the webhook's SCOPE)", () => {

@@ -31,6 +31,7 @@ describe("parseCommand mutate", () => {
         "system:serviceaccount:kube-system:daemon-set-controller",
         "system:serviceaccount:kube-system:deployment-controller",
       ],
+      identity: { usernamePrefixes: [""] },
       printPatch: false,
     });
   });
@@ -82,13 +83,22 @@ describe("parseCommand mutate", () => {
   });
 
   it("builds the same Policy the webhook builds from the same settings", () => {
-    const policy = policyOf(mutate([...FILES, "--trusted-user=p", "--trusted-group=g", "--cluster-name=c"]));
+    const policy = policyOf(
+      mutate([
+        ...FILES,
+        "--trusted-user=p",
+        "--trusted-group=g",
+        "--cluster-name=c",
+        "--username-prefix=sa:,",
+      ]),
+    );
     expect(policy).toEqual({
       scope: "user",
       clusterName: "c",
       trustedUsers: new Set(["p"]),
       trustedGroups: new Set(["g"]),
       trustedControllers: new Set(mutate(FILES).trustedControllers),
+      identity: { usernamePrefixes: ["sa:", ""] },
     });
   });
 

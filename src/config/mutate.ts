@@ -2,16 +2,19 @@
 // submitters) come from the same variables as `serve`, so an operator's environment explains
 // what the running webhook would do.
 
+import type { IdentityRule } from "../core/identity.js";
 import type { Scope } from "../core/policy.js";
 import { parseArgv } from "./argv.js";
 import { ConfigError, clusterNameOf, scopeOf } from "./checks.js";
 import { renderHelp } from "./help.js";
+import { identityRuleOf } from "./identity.js";
 import {
   CLUSTER_NAME_OPTION,
   ENV_PREFIX,
   type OptionSpec,
   SCOPE_OPTION,
   TRUSTED_CONTROLLERS_OPTION,
+  USERNAME_PREFIX_OPTION,
 } from "./options.js";
 import { type Env, optionsOf } from "./reader.js";
 
@@ -26,6 +29,7 @@ export interface MutateConfig {
   trustedUsers: readonly string[];
   trustedGroups: readonly string[];
   trustedControllers: readonly string[];
+  identity: IdentityRule;
   printPatch: boolean;
 }
 
@@ -41,7 +45,7 @@ export const MUTATE_OPTIONS = [
     flag: "namespace",
     default: "",
     value: "NS",
-    help: "the pod's namespace (default: the pod's metadata.namespace, else \"default\")",
+    help: "the pod's namespace: only stores in it are used, as the webhook does (default: the pod's metadata.namespace, else \"default\"; Secrets without a namespace count as in it)",
   },
   {
     flag: "user",
@@ -69,6 +73,7 @@ export const MUTATE_OPTIONS = [
     help: "a trusted group (the variable: a comma-separated list)",
   },
   TRUSTED_CONTROLLERS_OPTION,
+  USERNAME_PREFIX_OPTION,
   {
     flag: "patch",
     default: "false",
@@ -79,11 +84,14 @@ export const MUTATE_OPTIONS = [
 
 export function mutateHelp(): string {
   return renderHelp({
-    usage: "apolo-secrets-webhook mutate --pod FILE --secrets FILE [options]",
-    about: "Explains offline what the webhook would do with a pod: prints the mutated pod (or the refusal).",
+    usage:
+      "apolo-secrets-webhook mutate --pod FILE --secrets FILE [--namespace NS] [--user NAME [--group G]...] [--trusted-user NAME]... [--trusted-group G]... [options]",
+    about: `Explains offline what the webhook would do with a pod: prints the mutated pod (or the refusal).
+Only the store Secrets in the pod's namespace are used (--namespace, else the pod's
+metadata.namespace, else "default"), as the webhook uses only the stores in a job's namespace.`,
     options: MUTATE_OPTIONS,
     footer:
-      "Exit 0: allowed (mutated Pod as JSON on stdout); 1: refused (message on stderr); 2: bad input.\n",
+      "Exit 0: allowed (mutated Pod as JSON on stdout); 1: refused (message on stderr); 2: bad input.\nThe webhook's warnings go to stderr as 'Warning: ...', as kubectl prints them.\n",
   });
 }
 
@@ -111,6 +119,7 @@ export function parseMutate(
     trustedUsers: o.list("trusted-user"),
     trustedGroups: o.list("trusted-group"),
     trustedControllers: o.list("trusted-controllers"),
+    identity: identityRuleOf(o.named("username-prefix"), o.text("username-prefix")),
     printPatch: o.bool("patch"),
   };
   return { command: "mutate", config: Object.freeze(config) };

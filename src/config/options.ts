@@ -2,25 +2,9 @@
 // default and help. Flag names are literal types, so a parser that asks for a flag the table does
 // not have does not compile (see options.test.ts).
 
-export const ENV_PREFIX = "APOLO_SECRETS_WEBHOOK_";
+import { ENV_PREFIX, env, type FlagOf, type OptionSpec } from "./option-spec.js";
 
-export interface OptionSpec {
-  readonly flag: string;
-  /** The environment variable read when the flag is absent; none: the flag only. */
-  readonly env?: string;
-  /** Text used when neither is given; "" means none. */
-  readonly default: string;
-  readonly help: string;
-  /** boolean: `--flag` alone means true; repeated: every `--flag V` adds a value. Default: one value. */
-  readonly kind?: "boolean" | "repeated";
-  /** The value's name in the help, e.g. FILE. */
-  readonly value?: string;
-}
-
-/** The flag names of a table, as a union of literals. */
-export type FlagOf<T extends readonly OptionSpec[]> = T[number]["flag"];
-
-const env = (name: string) => `${ENV_PREFIX}${name}`;
+export { ENV_PREFIX, type FlagOf, type OptionSpec };
 
 /** How `serve` and `api` get their serving certificate. */
 export const CERTIFICATE_OPTIONS = [
@@ -175,6 +159,15 @@ export const TRUSTED_CONTROLLERS_OPTION = {
   help: "comma-separated users of the built-in controllers: they pass the submitter check only, for the pods (and Jobs, ReplicaSets) they create from templates checked when a person wrote them; empty trusts none",
 } as const satisfies OptionSpec;
 
+/** The identity rule (user name → owner), one setting for `serve`, `api` and `mutate` alike. */
+export const USERNAME_PREFIX_OPTION = {
+  flag: "username-prefix",
+  env: env("USERNAME_PREFIX"),
+  default: "",
+  value: "PREFIXES",
+  help: "comma-separated prefixes removed from authenticated user names to give the owner (e.g. system:serviceaccount:apolo-users:); an empty item also takes names as they are (system:serviceaccount:apolo-users:, for both); a name that maps to no owner is refused by api and is no pod's owner in serve; empty: the user name is the owner",
+} as const satisfies OptionSpec;
+
 /** Options of `serve`, the admission webhook. */
 export const SERVE_OPTIONS = [
   {
@@ -224,6 +217,7 @@ export const SERVE_OPTIONS = [
     help: "comma-separated groups whose members may submit pods for any owner",
   },
   TRUSTED_CONTROLLERS_OPTION,
+  USERNAME_PREFIX_OPTION,
   {
     flag: "namespaces",
     env: env("NAMESPACES"),
@@ -277,12 +271,7 @@ export const API_OPTIONS = [
     default: "",
     help: "namespace of the stores the API writes (required)",
   },
-  {
-    flag: "username-prefix",
-    env: env("API_USERNAME_PREFIX"),
-    default: "",
-    help: "removed from authenticated user names to give the owner (e.g. system:serviceaccount:apolo-users:); callers without it are refused; empty: the user name is the owner",
-  },
+  USERNAME_PREFIX_OPTION,
   {
     ...SCOPE_OPTION,
     env: env("API_SCOPE"),

@@ -1,11 +1,13 @@
 // The admission Policy, built in one place from the settings `serve` and `mutate` share.
 
+import type { IdentityRule } from "../core/identity.js";
 import type { Policy } from "../core/policy.js";
 
 export type PolicySettings = Pick<Policy, "scope" | "clusterName"> & {
   trustedUsers: readonly string[];
   trustedGroups: readonly string[];
   trustedControllers: readonly string[];
+  identity: IdentityRule;
 };
 
 export function policyOf(settings: PolicySettings): Policy {
@@ -15,5 +17,6 @@ export function policyOf(settings: PolicySettings): Policy {
     trustedUsers: new Set(settings.trustedUsers),
     trustedGroups: new Set(settings.trustedGroups),
     trustedControllers: new Set(settings.trustedControllers),
+    identity: settings.identity,
   };
 }

@@ -51,6 +51,8 @@ describe("serve defaults", () => {
         "system:serviceaccount:kube-system:daemon-set-controller",
         "system:serviceaccount:kube-system:deployment-controller",
       ],
+      // User names are owners as they are (--username-prefix empty).
+      identity: { usernamePrefixes: [""] },
       namespaces: [],
       secretLabelSelectors: [
         "platform.apolo.us/secrets-store=true",
@@ -112,6 +114,19 @@ describe("serve reads flags, then the environment, then defaults", () => {
       serve([...BASE, "--trusted-controllers=system:kube-controller-manager"]).trustedControllers,
     ).toEqual(["system:kube-controller-manager"]);
     expect(serve(BASE, { APOLO_SECRETS_WEBHOOK_TRUSTED_CONTROLLERS: "" }).trustedControllers).toEqual([]);
+  });
+
+  it("reads the identity rule from the variable the API reads, and refuses overlapping prefixes", () => {
+    const env = { APOLO_SECRETS_WEBHOOK_USERNAME_PREFIX: "system:serviceaccount:apolo-users:," };
+    expect(serve(BASE, env).identity).toEqual({
+      usernamePrefixes: ["system:serviceaccount:apolo-users:", ""],
+    });
+    expect(serve([...BASE, "--username-prefix=oidc:"], env).identity).toEqual({
+      usernamePrefixes: ["oidc:"],
+    });
+    expect(() => serve([...BASE, "--username-prefix=u-,"])).toThrow(
+      "--username-prefix (APOLO_SECRETS_WEBHOOK_USERNAME_PREFIX): with names as they are (the empty item), the prefix 'u-' must contain a character owner names never have",
+    );
   });
 
   it("takes the last of a flag given twice", () => {

@@ -1,10 +1,12 @@
 // `serve`: the admission webhook's settings, read from the option table and checked at start.
 
 import { isDnsSubdomain } from "../core/charset.js";
+import type { IdentityRule } from "../core/identity.js";
 import type { Scope } from "../core/policy.js";
 import { parseArgv } from "./argv.js";
 import { ConfigError, clusterNameOf, labelSelectorsOf, namespacesOf, scopeOf } from "./checks.js";
 import { renderHelp } from "./help.js";
+import { identityRuleOf } from "./identity.js";
 import { type FlagOf, SERVE_OPTIONS } from "./options.js";
 import { type Env, type Options, optionsOf } from "./reader.js";
 import {
@@ -20,6 +22,8 @@ export interface ServeConfig extends ServerSettings, ServingCertificateSettings 
   trustedUsers: readonly string[];
   trustedGroups: readonly string[];
   trustedControllers: readonly string[];
+  /** Which owner a submitter's user name stands for (--username-prefix), as in `api`. */
+  identity: IdentityRule;
   namespaces: readonly string[];
   /** One list+watch each; a Secret matching any of them is a store. Never empty. */
   secretLabelSelectors: readonly string[];
@@ -49,6 +53,7 @@ function admissionOf(o: ServeOptions) {
     trustedUsers: o.list("trusted-users"),
     trustedGroups: o.list("trusted-groups"),
     trustedControllers: o.list("trusted-controllers"),
+    identity: identityRuleOf(o.named("username-prefix"), o.text("username-prefix")),
     namespaces: namespacesOf(o.named("namespaces"), o.text("namespaces")),
     secretLabelSelectors: labelSelectorsOf(o.named("secret-label-selector"), o.text("secret-label-selector")),
     lookupTimeoutMs: o.integer("lookup-timeout-ms", 10, 30_000),

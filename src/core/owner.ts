@@ -3,6 +3,7 @@
 
 import { between, isDnsSubdomain } from "./charset.js";
 import { LABEL_PREFIXES, ORG_LABEL, PROJECT_LABEL } from "./contract.js";
+import { NAMES_AS_THEY_ARE, userIsOwner } from "./identity.js";
 import * as messages from "./messages.js";
 import type { Policy, Scope } from "./policy.js";
 import type { SecretRef } from "./reference.js";
@@ -124,8 +125,9 @@ export function storeOwner(secretName: string): string | undefined {
 }
 
 /**
- * May this identity create a pod for this owner? The owner may submit for themself (user scope);
- * trusted submitters (the platform) may submit for anyone. Returns a refusal message or undefined.
+ * May this identity create a pod for this owner? The owner may submit for themself (user scope):
+ * the submitter whose user name the identity rule maps to the owner, as the secrets API maps its
+ * callers; trusted submitters (the platform) may submit for anyone. A refusal message or undefined.
  */
 export function submitterProblem(
   identity: { username: string; groups: readonly string[] },
@@ -138,7 +140,8 @@ export function submitterProblem(
   if (policy.trustedControllers.has(identity.username)) return undefined;
   if (identity.groups.some((group) => policy.trustedGroups.has(group))) return undefined;
   // Only the slash form: a user literally named 'a--b' is not the owner 'a/b' ('--' separates parts).
-  if (owner.scope === "user" && identity.username === owner.display) return undefined;
+  const rule = policy.identity ?? NAMES_AS_THEY_ARE;
+  if (owner.scope === "user" && userIsOwner(identity.username, owner.display, rule)) return undefined;
   return workload === undefined
     ? messages.forgedOwner(identity.username, owner.scope, owner.display)
     : messages.forgedTemplateOwner(identity.username, owner.scope, owner.display, workload);

@@ -1,4 +1,7 @@
-// What the operator decides: the store model, the cluster name, and who may submit for others.
+// What the operator decides: the store model, the cluster name, who may submit for others, and
+// which owner a submitter's user name stands for.
+
+import type { IdentityRule } from "./identity.js";
 
 /** "user": one store per user (user--{owner}--secrets); "project": one per project. */
 export type Scope = "user" | "project";
@@ -16,4 +19,6 @@ export interface Policy {
    * ReplicaSets), because the template they copy was checked when a person wrote it.
    */
   trustedControllers: ReadonlySet<string>;
+  /** Which owner a submitter's user name stands for (src/core/identity.ts); absent: names as they are. */
+  identity?: IdentityRule;
 }

@@ -29,7 +29,7 @@ const unusedStore = new StoreWriter(
 beforeAll(async () => {
   const app = createSecretsApi({
     review: async (token) => (token === "good" ? { username: "alice", groups: [] } : undefined),
-    mapping: { usernamePrefix: "" },
+    mapping: { usernamePrefixes: [""] },
     store: unusedStore,
     readiness: () => [],
     log: {

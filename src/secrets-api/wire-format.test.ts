@@ -63,7 +63,7 @@ async function start(access: Access | undefined): Promise<Server> {
   const secrets = new Secrets();
   const app = createSecretsApi({
     review: async (token) => USERS[token],
-    mapping: { usernamePrefix: "" },
+    mapping: { usernamePrefixes: [""] },
     store: new StoreWriter(secrets, "jobs"),
     readiness: () => [],
     log: { request: () => undefined, error: () => undefined },

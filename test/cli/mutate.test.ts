@@ -68,7 +68,12 @@ async function answerFor(c: AdmissionCase, pod: JsonObject): Promise<Answer> {
   expect(result.stdout + result.stderr).not.toContain(Buffer.from(PLAINTEXT).toString("base64"));
   if (result.code === 0) return { allowed: true, patch: JSON.parse(result.stdout) };
   expect(result.code, result.stderr).toBe(1);
-  const match = /^refused \((\d+)\): (.*)\n$/s.exec(result.stderr);
+  // The webhook's warnings come first, one `Warning: ` line each (test/cli/mutate-namespaces.test.ts).
+  const refusal = result.stderr
+    .split("\n")
+    .filter((line) => !line.startsWith("Warning: "))
+    .join("\n");
+  const match = /^refused \((\d+)\): (.*)\n$/s.exec(refusal);
   expect(match, result.stderr).not.toBeNull();
   return { allowed: false, code: Number(match?.[1]), message: match?.[2], patch: [] };
 }

@@ -22,6 +22,7 @@ import { type ControlPlane, USERS } from "./control-plane.js";
 import { type LocalCluster, startLocalCluster, stopLocalCluster } from "./harness.js";
 import { platformToken } from "./identity-provider.js";
 import { startPlatformConfig } from "./platform-config.js";
+import { ADMIN_GROUP, type Playground, preparePlayground, printTryItYourself } from "./playground.js";
 import { waitFor } from "./processes.js";
 import { type SecretsApi, startSecretsApi, userToken } from "./secrets-api.js";
 import { SERVED_NAMESPACE_LABEL } from "./webhook.js";
@@ -172,7 +173,8 @@ async function runJobDemo(plane: ControlPlane, admin: CoreV1Api): Promise<void> 
   );
 }
 
-async function runDemo(cluster: LocalCluster): Promise<void> {
+/** The demo's steps; returns the secrets API it started (kept running by `make up`). */
+async function runDemo(cluster: LocalCluster): Promise<SecretsApi> {
   const { plane } = cluster;
   const admin = client(plane, "admin");
   const platform = client(plane, "platform");
@@ -287,6 +289,7 @@ async function runDemo(cluster: LocalCluster): Promise<void> {
   }
   showWarningAndAudit(plane);
   await runJobDemo(plane, admin);
+  return secretsApi;
 }
 
 /** What kubectl prints besides the answer (a warning), and what the API server's audit log keeps. */
@@ -372,11 +375,20 @@ async function main(): Promise<number> {
   });
   say(bold(mode === "up" ? "Starting a local control plane with the webhook" : "apolo-secrets-webhook demo"));
   // A signal during the start is honoured once the start returns: only then is there a cluster to stop.
-  const cluster = await startLocalCluster((line) => say(`  ${line}`));
+  // `make up` trusts an admin group, so its printed `kubectl debug` line works for an admin.
+  const cluster = await startLocalCluster((line) => say(`  ${line}`), {
+    webhookArgs: mode === "up" ? [`--trusted-groups=${ADMIN_GROUP}`] : [],
+  });
   try {
     if (signalled) return mode === "up" ? 0 : 1;
     if (mode === "up") {
-      const demo = runDemo(cluster).catch((error: unknown) => say(`demo data not created: ${String(error)}`));
+      let playground: Playground | undefined;
+      const demo = runDemo(cluster).then(
+        (secretsApi) => {
+          playground = preparePlayground(cluster.plane, secretsApi, NAMESPACE);
+        },
+        (error: unknown) => say(`demo data not created: ${String(error)}`),
+      );
       if (await unlessStopped(demo, stop)) return 0;
       say(bold("\nThe cluster is up."));
       say(`  export KUBECONFIG=${cluster.plane.kubeconfigs.admin}`);
@@ -385,6 +397,7 @@ async function main(): Promise<number> {
         `  as the platform: --kubeconfig ${cluster.plane.kubeconfigs.platform}; as alice: ${cluster.plane.kubeconfigs.alice}; as bob: ${cluster.plane.kubeconfigs.bob}`,
       );
       say(`  webhook log: ${cluster.dir}/webhook.log`);
+      if (playground) printTryItYourself(playground, say);
       await showApoloCli(cluster).catch((error: unknown) => say(`apolo CLI not set up: ${String(error)}`));
       say("Press Ctrl-C (or send SIGTERM) to stop and clean up.");
       // Signal handlers do not keep Node running (the children are unref'd): a timer does.

@@ -15,10 +15,13 @@ export interface LocalCluster {
   webhook: WebhookProcess;
 }
 
-/** `clientAuth: false` runs the webhook without client authentication (load generators that cannot present a certificate). */
+/**
+ * `clientAuth: false` runs the webhook without client authentication (load generators that cannot
+ * present a certificate); `webhookArgs` are more arguments of the webhook (`make up` trusts an admin group).
+ */
 export async function startLocalCluster(
   log: (line: string) => void,
-  options: { clientAuth?: boolean } = {},
+  options: { clientAuth?: boolean; webhookArgs?: readonly string[] } = {},
 ): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), "apolo-cluster-"));
   const pidFile = join(dir, "pids");
@@ -27,7 +30,10 @@ export async function startLocalCluster(
     const started = Date.now();
     const plane = await startControlPlane(dir, pidFile, log);
     log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const { webhook } = await launchWebhook(plane, "webhook", { clientAuth: options.clientAuth ?? true });
+    const { webhook } = await launchWebhook(plane, "webhook", {
+      clientAuth: options.clientAuth ?? true,
+      adjust: (prepared) => prepared.args.push(...(options.webhookArgs ?? [])),
+    });
     log(`webhook serving on ${webhook.url}${webhook.client ? " (client certificates required)" : ""}`);
     await registerWebhook(plane, webhook);
     log("webhook registered: the API server calls it");

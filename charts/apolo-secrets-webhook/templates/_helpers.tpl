@@ -31,6 +31,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
+{{/* --username-prefix of both the webhook and the API: identity.usernamePrefixes, or the old api.usernamePrefix. */}}
+{{- define "asw.usernamePrefix" -}}
+{{- $prefixes := .Values.identity.usernamePrefixes -}}
+{{- $old := .Values.api.usernamePrefix -}}
+{{- if and $prefixes $old -}}
+{{- fail "set identity.usernamePrefixes only: api.usernamePrefix is its old name (one prefix), and both are set" -}}
+{{- end -}}
+{{- if $prefixes -}}{{ join "," $prefixes }}{{- else -}}{{ $old }}{{- end -}}
+{{- end -}}
+
 {{/* The Secret holding the serving certificate (and, self-managed, the CA). */}}
 {{- define "asw.tlsSecretName" -}}
 {{- printf "%s-tls" (include "asw.fullname" .) -}}
