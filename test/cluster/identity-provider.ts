@@ -32,7 +32,7 @@ export interface IdentityProvider {
 
 const servers = new Map<string, Server>();
 
-/** Starts the provider on a free loopback port; stop it with stopIdentityProvider(issuer). */
+/** Starts the provider on a free loopback port; stopIdentityProvider stops it. */
 export async function startIdentityProvider(certsDir: string, ca: TestCa): Promise<IdentityProvider> {
   const serving = issueCert(ca, {
     name: "identity-provider",
