@@ -18,6 +18,9 @@ import { api, e2e, freshNamespace, storeName } from "./support.js";
 
 const local = e2e().local;
 const API_PROCESS = "secrets-api-apolo-cli";
+// Each apolo call starts Python (1 to 3 s on a busy two-core machine): a test of several calls
+// needs more than the suite's default.
+const CLI_TEST_TIMEOUT_MS = 180_000;
 
 let namespace: string;
 let secretsApi: SecretsApi;
@@ -78,7 +81,9 @@ describe.runIf(local !== undefined)("the platform's apolo CLI against the secret
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it("logs in with a platform token as the user its claim names, and not with a service-account token", async () => {
+  it("logs in with a platform token as the user its claim names, and not with a service-account token", {
+    timeout: CLI_TEST_TIMEOUT_MS,
+  }, async () => {
     if (!local) return;
     const carol = await login("carol", platformToken(local.plane.identityProvider, "carol"));
     expect(carol.result.code, carol.result.stderr).toBe(0);
@@ -90,7 +95,9 @@ describe.runIf(local !== undefined)("the platform's apolo CLI against the secret
     expect(serviceAccount.result.stderr).toContain("JWT Claims structure is not correct");
   });
 
-  it("adds a value and a binary file, lists names only, removes, and refuses to read a value back", async () => {
+  it("adds a value and a binary file, lists names only, removes, and refuses to read a value back", {
+    timeout: CLI_TEST_TIMEOUT_MS,
+  }, async () => {
     const value = `v-${randomBytes(12).toString("hex")}`;
     // Every byte value, a NUL and invalid UTF-8 included: the file must arrive as it is.
     const fileBytes = Buffer.concat([Buffer.from([0, 0xff, 0xfe, 0x0a, 0x0d, 0x80]), randomBytes(256)]);
@@ -130,7 +137,9 @@ describe.runIf(local !== undefined)("the platform's apolo CLI against the secret
     expect((await storeData("alice")).size).toBe(0);
   });
 
-  it("keeps bob out of alice's store: he neither lists nor removes her keys, and his own go to his store", async () => {
+  it("keeps bob out of alice's store: he neither lists nor removes her keys, and his own go to his store", {
+    timeout: CLI_TEST_TIMEOUT_MS,
+  }, async () => {
     const alicesValue = `alice-${randomBytes(12).toString("hex")}`;
     expect((await apolo("alice", ["secret", "add", "wandb_key", alicesValue])).code).toBe(0);
     try {
@@ -157,7 +166,9 @@ describe.runIf(local !== undefined)("the platform's apolo CLI against the secret
     }
   });
 
-  it("refuses a token with the platform's claims that the identity provider did not sign", async () => {
+  it("refuses a token with the platform's claims that the identity provider did not sign", {
+    timeout: CLI_TEST_TIMEOUT_MS,
+  }, async () => {
     if (!local) return;
     const forged = platformToken(local.plane.identityProvider, "alice", { signingKeyPem: strangerKeyPem() });
     // The stub takes any bearer token; the secrets API asks the API server, which checks the signature.
