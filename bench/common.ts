@@ -1,14 +1,37 @@
 // Shared by the benchmarks: settings from the environment, output, the cluster clients, store
 // Secrets, process figures from /proc, and the shape every benchmark returns.
 
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { ApiException, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { userStoreName } from "../src/core/owner.js";
 import type { LocalCluster } from "../test/cluster/harness.js";
+import type { Target } from "./targets.js";
 
-export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-export const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 150);
-export const SCALES = (process.env.BENCH_SCALES ?? "1000,10000").split(",").map(Number);
+export { median, percentile, type Target } from "./targets.js";
+
+/** A positive whole number from the environment, or the default; anything else is an error. */
+function setting(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${name}=${text} is not a positive whole number: unset it for ${fallback}`);
+  return value;
+}
+
+/** Seconds of load per measurement in the admission benchmark. */
+export const SECONDS = setting("BENCH_SECONDS", 3);
+/** Alternating baseline/webhook rounds per pod and concurrency; figures are medians over rounds. */
+export const ROUNDS = setting("BENCH_ROUNDS", 3);
+/** Seconds of the sustained run, for each of the webhook and the baseline. */
+export const SOAK_SECONDS = setting("BENCH_SOAK_SECONDS", 120);
+/** Pod creations per webhook in the API-server benchmark (after a warm-up of a tenth). */
+export const API_PODS = setting("BENCH_API_PODS", 400);
+export const SCALES = (process.env.BENCH_SCALES ?? "1000,10000,100000")
+  .split(",")
+  .filter((s) => s !== "")
+  .map(Number);
 export const STORE_SELECTOR = "platform.apolo.us/secrets-store=true";
 
 export const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -20,23 +43,31 @@ export interface BenchContext {
   work: string;
 }
 
-export interface Target {
-  what: string;
-  value: string;
-  /** undefined: not measured in this run (a smaller BENCH_SCALES). */
-  met: boolean | undefined;
-}
-
 export interface Benchmark {
   /** The name BENCH_ONLY picks it by, and its key in the results file. */
   name: string;
   run(context: BenchContext): Promise<{ result: unknown; targets: Target[] }>;
 }
 
-export function rssMb(pid: number): number {
+function statusMb(pid: number, field: "VmRSS" | "VmHWM"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;
+}
+
+/** Resident memory now, MB (Linux /proc). */
+export const rssMb = (pid: number) => statusMb(pid, "VmRSS");
+/** Peak resident memory since the process started or since resetPeakRss, MB. */
+export const peakRssMb = (pid: number) => statusMb(pid, "VmHWM");
+
+/** Resets a process's VmHWM to its current RSS (Linux ≥ 4.0: `5` to /proc/PID/clear_refs). */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function webhookPid(cluster: LocalCluster): number {
@@ -46,9 +77,13 @@ export function webhookPid(cluster: LocalCluster): number {
   return Number(line?.split(" ")[1]);
 }
 
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+/** The API server's own metrics (Prometheus text), as the admin reads them. */
+export function apiServerMetrics(cluster: LocalCluster): string {
+  return execFileSync(
+    cluster.plane.tools.kubectl,
+    ["--kubeconfig", cluster.plane.kubeconfigs.admin, "get", "--raw", "/metrics"],
+    { encoding: "utf8", maxBuffer: 64 << 20 },
+  );
 }
 
 export function client(cluster: LocalCluster, who: "admin" | "platform"): CoreV1Api {

@@ -2,10 +2,13 @@
 // baseline measured in the same run, and reported as a ratio; nothing here fails a build.
 // One file per benchmark; BENCH_ONLY (a comma-separated list of names) runs some of them:
 //
-//  admission   admission.ts: throughput and latency over HTTPS keep-alive vs a minimal server
-//  api-server  api-server.ts: pod creations through the real API server, with and without the webhook
-//  soak        soak.ts: a sustained run, RSS over time, errors
-//  scale       scale.ts: 1,000 and 10,000 owners × 20 keys: sync time, RSS, lookup time
+//  admission   admission.ts: throughput and CPU per request over HTTPS keep-alive vs a minimal server
+//  api-server  api-server.ts: pod creations through the real API server: webhook, no-op webhook, none
+//  soak        soak.ts: a sustained run against the baseline and the webhook: peak RSS, throughput
+//  scale       scale.ts: 1,000, 10,000 and 100,000 owners × 20 keys: sync time, RSS, lookup time
+//
+// It ends with one block: every target of the performance issue, measured value, met or missed
+// (targets.ts), also written with all figures to .tmp/bench/latest.json.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -13,9 +16,10 @@ import { join } from "node:path";
 import { startLocalCluster, stopLocalCluster } from "../test/cluster/harness.js";
 import { admission } from "./admission.js";
 import { apiServer } from "./api-server.js";
-import { type BenchContext, type Benchmark, say, type Target } from "./common.js";
+import { type BenchContext, type Benchmark, say } from "./common.js";
 import { scale } from "./scale.js";
 import { soak } from "./soak.js";
+import { summaryLines, type Target, verdict } from "./targets.js";
 
 // In this order: the scale benchmark starts processes of its own, after the shared webhook's runs.
 const BENCHMARKS: readonly Benchmark[] = [admission, apiServer, soak, scale];
@@ -37,6 +41,8 @@ function machine() {
     cores: cpus().length,
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.version,
+    // The webhook processes inherit it: heap flags change peak RSS and throughput.
+    nodeOptions: process.env.NODE_OPTIONS ?? "",
     date: new Date().toISOString(),
   };
 }
@@ -49,26 +55,29 @@ async function runAll(benchmarks: readonly Benchmark[], context: BenchContext) {
     results[benchmark.name] = run.result;
     targets.push(...run.targets);
   }
-  say("\nTargets");
-  const mark = (met: boolean | undefined) => (met === undefined ? "n/a   " : met ? "met   " : "MISSED");
-  for (const { what, value, met } of targets) say(`   ${mark(met)} ${what}: ${value}`);
-  return { ...results, targets };
+  say("\nTargets (met / missed / n/a: not measured in this run)");
+  for (const line of summaryLines(targets)) say(line);
+  return { ...results, targets: targets.map((t) => ({ ...t, verdict: verdict(t) })) };
 }
 
 async function main(): Promise<void> {
   const benchmarks = chosen();
   const host = machine();
   say(
-    `apolo-secrets-webhook benchmarks on ${host.cores} × ${host.cpu}, ${host.memoryGb} GiB, Node ${host.node}`,
+    `apolo-secrets-webhook benchmarks on ${host.cores} × ${host.cpu}, ${host.memoryGb} GiB, Node ${host.node}, NODE_OPTIONS '${host.nodeOptions}'`,
   );
   const work = mkdtempSync(join(tmpdir(), "apolo-bench-"));
   // wrk cannot present a client certificate: the benchmarked webhook runs without client auth.
   const cluster = await startLocalCluster((line) => say(`   ${line}`), { clientAuth: false });
   try {
     const results = await runAll(benchmarks, { cluster, work });
-    const file = join(import.meta.dirname, "results", "latest.json");
-    mkdirSync(join(import.meta.dirname, "results"), { recursive: true });
-    const all = { machine: host, kubeVersion: cluster.plane.tools.kubeVersion, ...results };
+    const folder = join(import.meta.dirname, "..", ".tmp", "bench");
+    const file = join(folder, "latest.json");
+    mkdirSync(folder, { recursive: true });
+    const settings = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => name.startsWith("BENCH_")),
+    );
+    const all = { machine: host, settings, kubeVersion: cluster.plane.tools.kubeVersion, ...results };
     writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
     say(`\nResults: ${file}`);
   } finally {

@@ -30,7 +30,7 @@ export function serveApi(config: ApiConfig): Promise<void> {
 async function startApi(config: ApiConfig, logger: Logger, lifecycle: ServerLifecycle): Promise<Drainable> {
   const kube = kubeClientFor(config.kubeconfig, config.inCluster);
   lifecycle.onStop("Kubernetes client", () => kube.close());
-  const metrics = createMetrics(undefined);
+  const metrics = createMetrics(undefined, undefined, lifecycle.readiness);
   const requests = new Counter({
     name: "apolo_secrets_api_requests_total",
     help: "Secrets API requests, by method, route and status.",

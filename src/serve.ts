@@ -37,7 +37,7 @@ async function startWebhook(
   lifecycle.onStop("Kubernetes client", () => kube.close());
   const cache = storeCache(config, kube, logger);
   const bodyBudget = new BodyBudget(config.maxInflightBodyBytes);
-  const metrics = createMetrics(cache, bodyBudget);
+  const metrics = createMetrics(cache, bodyBudget, lifecycle.readiness);
   const listener = webhookListener(config, logger, lifecycle, metrics, cache, bodyBudget);
   await startCertificate(config, kube, logger, metrics, lifecycle, listener);
   await startClientCa(config, logger, lifecycle, listener);

@@ -30,8 +30,13 @@ export interface BodyBudgetStats {
 
 const PREFIX = "apolo_secrets_webhook_";
 
-export function createMetrics(cache: CacheStats | undefined, bodyBudget?: BodyBudgetStats): WebhookMetrics {
+export function createMetrics(
+  cache: CacheStats | undefined,
+  bodyBudget?: BodyBudgetStats,
+  readiness: Readiness = () => [],
+): WebhookMetrics {
   const registry = new Registry();
+  registerReadyGauge(registry, readiness);
   if (bodyBudget) registerBodyBudgetGauge(registry, bodyBudget);
   if (cache) registerCacheGauges(registry, cache);
   return { registry, ...admissionMetrics(registry), ...tlsMetrics(registry) };
@@ -52,7 +57,11 @@ function admissionMetrics(
       help: "Time from a decoded review to its answer, including any live store lookup.",
       labelNames: ["decision"] as const,
       // Sub-millisecond buckets: an in-memory admission takes tens of microseconds.
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      // 10 and 30 s: the API server's timeoutSeconds is 1 to 30, and a p99 past the highest finite
+      // bucket reads as that bucket, so the latency alert needs buckets above any budget.
+      buckets: [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+      ],
       registers: [registry],
     }),
     liveLookups: new Counter({
@@ -91,6 +100,18 @@ function tlsMetrics(
       registers: [registry],
     }),
   };
+}
+
+/** Alerts tell "up but not ready" (certificate, cache, shutdown) from "down" with this. */
+function registerReadyGauge(registry: Registry, readiness: Readiness): void {
+  new Gauge({
+    name: `${PREFIX}ready`,
+    help: "1 when /readyz answers 200 (certificate loaded, store cache synced, not shutting down), else 0.",
+    registers: [registry],
+    collect() {
+      this.set(readiness().length === 0 ? 1 : 0);
+    },
+  });
 }
 
 function registerBodyBudgetGauge(registry: Registry, bodyBudget: BodyBudgetStats): void {

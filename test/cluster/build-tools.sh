@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the control-plane binaries (etcd, etcdctl, kube-apiserver, kube-controller-manager, kubectl) and helm from the Go module proxy
+# Builds the control-plane binaries (etcd, etcdctl, kube-apiserver, kube-controller-manager, kubectl), helm and promtool from the Go module proxy
 # through the wrapper modules beside this script, and caches them outside the work tree keyed
 # by version. A binary already in the cache is not rebuilt. Any failure is loud and names the step.
 set -euo pipefail
@@ -10,8 +10,9 @@ kube_version="$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$here
 # The etcd module requires two commands in a require block: read the server's line there.
 etcd_version="$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3; exit} $1=="go.etcd.io/etcd/server/v3" {print $2; exit}' "$here/tools/etcd/go.mod")"
 helm_version="$(awk '$1=="require" && $2=="helm.sh/helm/v3" {print $3}' "$here/tools/helm/go.mod")"
+prometheus_version="$(awk '$1=="require" && $2=="github.com/prometheus/prometheus" {print $3}' "$here/tools/prometheus/go.mod")"
 mkdir -p "$cache"
-for pinned in "kube_version=$kube_version" "etcd_version=$etcd_version" "helm_version=$helm_version"; do
+for pinned in "kube_version=$kube_version" "etcd_version=$etcd_version" "helm_version=$helm_version" "prometheus_version=$prometheus_version"; do
   if [[ "$pinned" == *= ]]; then
     echo "build-tools: step 'read versions' failed: ${pinned%=} not found in the wrapper go.mod files" >&2
     exit 1
@@ -66,6 +67,9 @@ for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
   helm_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$helm_kube_minor"
 done
 build helm "$helm_version-r2" "$here/tools/helm" helm.sh/helm/v3/cmd/helm "$helm_ldflags"
+# promtool checks and unit-tests the chart's alerting rules (test/unit/monitoring-rules.test.ts).
+build promtool "$prometheus_version" "$here/tools/prometheus" github.com/prometheus/prometheus/cmd/promtool \
+  "-X github.com/prometheus/common/version.Version=$prometheus_version"
 
 # Stable names for the harness: a small env file it sources.
 cat >"$cache/versions.env" <<ENV
@@ -76,6 +80,8 @@ KUBE_CONTROLLER_MANAGER_BIN=$cache/kube-controller-manager-$kube_version
 KUBECTL_BIN=$cache/kubectl-$kube_version
 HELM_BIN=$cache/helm-$helm_version-r2
 HELM_VERSION=$helm_version
+PROMTOOL_BIN=$cache/promtool-$prometheus_version
+PROMETHEUS_VERSION=$prometheus_version
 ETCD_VERSION=$etcd_version
 KUBE_VERSION=$kube_version
 ENV

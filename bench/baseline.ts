@@ -1,0 +1,42 @@
+// Starts the baseline server (baseline-server.ts) as a recorded process: the minimal Node HTTPS
+// server every webhook figure is compared with, directly (admission, soak) or as the no-op
+// webhook behind the API server (api-server).
+
+import { join } from "node:path";
+import type { LocalCluster } from "../test/cluster/harness.js";
+import { freePort, startProcess, waitFor } from "../test/cluster/processes.js";
+import { issueCert } from "../test/support/certs.js";
+
+export interface Baseline {
+  /** Its process name in the cluster's pid file (stopProcess takes it). */
+  name: string;
+  url: string;
+  pid: number;
+}
+
+/** A baseline server with a certificate from the cluster's CA (the webhook's own CA), on loopback. */
+export async function startBaseline(cluster: LocalCluster, name: string): Promise<Baseline> {
+  const cert = issueCert(cluster.plane.ca, {
+    name,
+    commonName: name,
+    ips: ["127.0.0.1"],
+    usage: "server",
+  });
+  const port = await freePort();
+  const server = join(import.meta.dirname, "baseline-server.ts");
+  const baseline = startProcess(cluster.dir, cluster.plane.pidFile, {
+    name,
+    command: process.execPath,
+    // Node 24 runs the TypeScript file itself (type stripping): no loader in the process whose
+    // memory is compared with the webhook's.
+    args: [server, String(port), cert.certFile, cert.keyFile],
+  });
+  // Plain HTTP to the HTTPS port fails with anything but "refused" once it listens.
+  const refused = (e: { cause?: { code?: string } }) => (e.cause?.code === "ECONNREFUSED" ? undefined : true);
+  await waitFor(
+    `the ${name} server`,
+    async () => ((await fetch(`http://127.0.0.1:${port}`).catch(refused)) ? true : undefined),
+    20_000,
+  );
+  return { name, url: `https://127.0.0.1:${port}/mutate`, pid: baseline.pid };
+}
