@@ -73,8 +73,12 @@ test: lint test-unit test-e2e ## every test
 cluster-tools: ## build etcd, kube-apiserver, kubectl, helm and promtool (cached outside the tree, keyed by version)
 	bash test/cluster/build-tools.sh
 
+.PHONY: apolo-cli
+apolo-cli: ## the platform's apolo CLI from PyPI (pinned in test/cluster/apolo-cli-requirements.txt) in a cached virtualenv under .tools; needs Python 3.10+
+	bash test/cluster/install-apolo-cli.sh
+
 .PHONY: test-e2e
-test-e2e: deps build prerequisites cluster-tools ## end-to-end tests against a real kube-apiserver
+test-e2e: deps build prerequisites cluster-tools apolo-cli ## end-to-end tests against a real kube-apiserver
 	@mkdir -p .tmp
 	vitest run --config vitest.e2e.config.ts --reporter=default --reporter=json --outputFile.json=.tmp/results-e2e.json
 
@@ -83,7 +87,7 @@ demo: deps build prerequisites cluster-tools ## the main job: a local control pl
 	node --import tsx test/cluster/demo.ts demo
 
 .PHONY: up
-up: deps build prerequisites cluster-tools ## keep a local control plane with the webhook running until Ctrl-C
+up: deps build prerequisites cluster-tools apolo-cli ## keep a local control plane with the webhook running until Ctrl-C
 	@# node, not the tsx wrapper: tsx SIGKILLs a child that does not acknowledge a relayed SIGTERM
 	@# within 30 ms, which a busy start does not, and the cluster folder would stay in /tmp.
 	node --import tsx test/cluster/demo.ts up

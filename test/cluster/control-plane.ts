@@ -9,6 +9,12 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { createCa, type IssuedCert, issueCert, type TestCa } from "../support/certs.js";
 import {
+  authenticationConfiguration,
+  type IdentityProvider,
+  startIdentityProvider,
+  waitForPlatformTokens,
+} from "./identity-provider.js";
+import {
   assertServing,
   type Managed,
   PortTaken,
@@ -54,6 +60,8 @@ export interface ControlPlane {
   auditLog: string;
   /** How the API server authenticates to the webhook (see webhookClientAuth). */
   webhookClient: WebhookClientAuth;
+  /** The platform's identity provider, whose tokens the API server trusts (--authentication-config). */
+  identityProvider: IdentityProvider;
 }
 
 export function toolsCacheDir(): string {
@@ -438,6 +446,11 @@ export async function startControlPlane(
   const auditPolicy = join(dir, "audit-policy.yaml");
   writeFileSync(auditPolicy, AUDIT_POLICY);
   const auditLog = join(dir, "audit.log");
+  // Up before the API server, which reads its discovery document and keys.
+  const identityProvider = await startIdentityProvider(certs, ca);
+  const authenticationConfig = join(dir, "authentication-config.yaml");
+  writeFileSync(authenticationConfig, authenticationConfiguration(identityProvider, ca.pem));
+  log(`platform identity provider on ${identityProvider.issuer}`);
 
   const plane = await startOnFreePorts(async ([apiPort]) => {
     const server = `https://127.0.0.1:${apiPort}`;
@@ -457,6 +470,7 @@ export async function startControlPlane(
       etcdUrl,
       auditLog,
       webhookClient,
+      identityProvider,
       apiserverArgs: [
         `--etcd-servers=${etcdUrl}`,
         "--bind-address=127.0.0.1",
@@ -480,6 +494,7 @@ export async function startControlPlane(
         `--audit-policy-file=${auditPolicy}`,
         `--audit-log-path=${auditLog}`,
         `--admission-control-config-file=${webhookClient.admissionConfigFile}`,
+        `--authentication-config=${authenticationConfig}`,
         "--v=1",
       ],
     };
@@ -488,6 +503,7 @@ export async function startControlPlane(
     return plane;
   });
   kubectl(plane, "admin", ["apply", "-f", "-"], RBAC);
+  await waitForPlatformTokens(plane.tools.kubectl, plane.kubeconfigs.admin, identityProvider);
   await startControllerManager(plane, log);
   return plane;
 }

@@ -17,8 +17,11 @@ import {
   type V1Job,
   type V1Pod,
 } from "@kubernetes/client-node";
+import { APOLO_GLOBAL_FLAGS, apoloCommand, apoloUserEnv } from "./apolo-cli.js";
 import { type ControlPlane, USERS } from "./control-plane.js";
 import { type LocalCluster, startLocalCluster, stopLocalCluster } from "./harness.js";
+import { platformToken } from "./identity-provider.js";
+import { startPlatformConfig } from "./platform-config.js";
 import { ADMIN_GROUP, type Playground, preparePlayground, printTryItYourself } from "./playground.js";
 import { waitFor } from "./processes.js";
 import { type SecretsApi, startSecretsApi, userToken } from "./secrets-api.js";
@@ -318,6 +321,35 @@ function showWarningAndAudit(plane: ControlPlane): void {
 }
 
 /**
+ * `make up`: the platform's own apolo CLI for alice and bob. Their platform tokens (JWTs of the
+ * test identity provider) name them as is, so a secrets API with no user-name prefix serves them,
+ * on the same stores as the demo's; the stub of the platform's /config points the CLI at it.
+ */
+async function showApoloCli(cluster: LocalCluster): Promise<void> {
+  const api = await startSecretsApi(cluster.plane, NAMESPACE, undefined, {
+    usernamePrefix: "",
+    name: "secrets-api-platform",
+  });
+  const platform = await startPlatformConfig(cluster.plane.ca, `${api.url}/api/v1/secrets`);
+  say(bold("\nThe platform's apolo CLI (platform tokens, valid 12 h; each user in a shell of their own):"));
+  for (const user of ["alice", "bob"]) {
+    const env = apoloUserEnv(cluster.dir, user, cluster.plane.ca.certFile);
+    const token = platformToken(cluster.plane.identityProvider, user, { ttlSeconds: 12 * 3600 });
+    say(`  ${user}:`);
+    // HOME too: the CLI logs every command line (a value given on it included) under
+    // ~/.apolo/logs; here that is the cluster folder, removed at exit.
+    say(
+      `    export HOME=${env.HOME} APOLO_CONFIG=${env.APOLO_CONFIG} PYTHONPATH=${env.PYTHONPATH} NEURO_CLI_DISABLE_PYPI_VERSION_CHECK=1`,
+    );
+    say(`    alias apolo='${apoloCommand()} ${APOLO_GLOBAL_FLAGS[0]}'`);
+    say(`    apolo config login-with-token ${token} ${platform.url}`);
+  }
+  say(
+    "  then: apolo secret add KEY VALUE | apolo secret add KEY @FILE | apolo secret ls | apolo secret rm KEY",
+  );
+}
+
+/**
  * The first SIGINT or SIGTERM, from the very start: a signal that arrived before its handler was
  * installed would end the process at once and leave the cluster folder (etcd data, client keys)
  * in the temporary directory.
@@ -366,6 +398,7 @@ async function main(): Promise<number> {
       );
       say(`  webhook log: ${cluster.dir}/webhook.log`);
       if (playground) printTryItYourself(playground, say);
+      await showApoloCli(cluster).catch((error: unknown) => say(`apolo CLI not set up: ${String(error)}`));
       say("Press Ctrl-C (or send SIGTERM) to stop and clean up.");
       // Signal handlers do not keep Node running (the children are unref'd): a timer does.
       const keepAlive = setInterval(() => {}, 60_000);

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ControlPlane, startControlPlane } from "./control-plane.js";
+import { stopIdentityProvider } from "./identity-provider.js";
 import { startWatchdog, stopAll } from "./processes.js";
 import { launchWebhook, registerWebhook, type WebhookProcess } from "./webhook.js";
 
@@ -48,5 +49,6 @@ export async function stopLocalCluster(
   options: { keepDir?: boolean } = {},
 ): Promise<void> {
   await stopAll(cluster.plane.pidFile);
+  await stopIdentityProvider(cluster.plane.identityProvider);
   if (!options.keepDir) rmSync(cluster.dir, { recursive: true, force: true });
 }

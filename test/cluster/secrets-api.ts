@@ -23,6 +23,9 @@ export async function startSecretsApi(
   plane: ControlPlane,
   namespace = API_NAMESPACE,
   env?: NodeJS.ProcessEnv,
+  // The platform's own tokens name the user as is ("alice"): usernamePrefix "" serves them; a
+  // second API of a run needs a process name of its own.
+  options: { usernamePrefix?: string; name?: string } = {},
 ): Promise<SecretsApi> {
   const cert = issueCert(plane.ca, {
     name: "secrets-api",
@@ -32,7 +35,7 @@ export async function startSecretsApi(
   });
   return startOnFreePorts(async ([port, metricsPort]) => {
     const managed = startProcess(plane.dir, plane.pidFile, {
-      name: "secrets-api",
+      name: options.name ?? "secrets-api",
       command: BIN,
       args: [
         "api",
@@ -43,7 +46,7 @@ export async function startSecretsApi(
         `--tls-key-file=${cert.keyFile}`,
         `--kubeconfig=${plane.kubeconfigs.api}`,
         `--namespace=${namespace}`,
-        `--username-prefix=${USERNAME_PREFIX}`,
+        `--username-prefix=${options.usernamePrefix ?? USERNAME_PREFIX}`,
         "--shutdown-delay-ms=0",
       ],
       ...(env ? { env } : {}),
