@@ -88,7 +88,8 @@ export async function stopIdentityProvider(provider: IdentityProvider): Promise<
  * kube-apiserver's AuthenticationConfiguration: one JWT authenticator for this issuer, the user
  * name taken as is from the platform's claim (prefix "": `alice`, as the platform names her).
  * Client certificates and service-account tokens keep working beside it; the --oidc-* flags may
- * not be combined with this file.
+ * not be combined with this file. With no prefix, a claim could name a service account or a trusted
+ * user (`system:...`): the validation rule refuses such names.
  */
 export function authenticationConfiguration(provider: IdentityProvider, caPem: string): string {
   const indentedCa = caPem
@@ -108,6 +109,9 @@ ${indentedCa}
     username:
       claim: "${PLATFORM_USER_CLAIM}"
       prefix: ""
+  userValidationRules:
+  - expression: "!user.username.startsWith('system:')"
+    message: "platform user names may not start with system:"
 `;
 }
 
