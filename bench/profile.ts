@@ -26,6 +26,10 @@ const CONNECTIONS = (env.PROFILE_CONNECTIONS ?? "1,8,32").split(",").map(Number)
 const CPU_PROFILE = env.PROFILE_CPU === "1";
 const NODE_FLAGS = (env.PROFILE_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
 const BASELINE = env.PROFILE_BASELINE !== "0";
+// Requests per second over all connections (paced); unset: as fast as each server answers. At a
+// fixed rate both servers handle the same number of requests per event-loop turn, so their CPU
+// per request compares like for like (a slower server otherwise pays more wake-ups per request).
+const RATE = env.PROFILE_RATE === undefined ? undefined : Number(env.PROFILE_RATE);
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const work = mkdtempSync(join(tmpdir(), "apolo-profile-"));
@@ -84,9 +88,9 @@ function peakRssMb(pid: number): number {
 
 async function measure(server: Running, body: string, connections: number) {
   const pid = server.child.pid as number;
-  await wrk(server.url, body, connections, 1, work); // warm-up
+  await wrk(server.url, body, connections, 1, work, RATE); // warm-up
   const before = cpuMs(pid);
-  const result = await wrk(server.url, body, connections, SECONDS, work);
+  const result = await wrk(server.url, body, connections, SECONDS, work, RATE);
   const cpuUs = ((cpuMs(pid) - before) * 1000) / result.requests;
   return { rps: result.rps, cpuUs, p99: result.p99Ms, errors: result.errors };
 }
@@ -123,7 +127,8 @@ function printTopFunctions(which: string, count: number): void {
 
 async function main(): Promise<void> {
   const rows: unknown[] = [];
-  say(`webhook node flags: ${NODE_FLAGS.join(" ") || "(none)"}; ${SECONDS} s per point; CPU µs per request`);
+  const pace = RATE === undefined ? "unpaced" : `paced to ${RATE}/s`;
+  say(`webhook node flags: ${NODE_FLAGS.join(" ") || "(none)"}; ${SECONDS} s per point, ${pace}; CPU µs per request`);
   for (const pod of PODS_RUN) {
     const body = JSON.stringify(review(PODS[pod], "0f2d1c7e-bench"));
     const webhook = await start("webhook");

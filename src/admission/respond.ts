@@ -28,9 +28,20 @@ const STATUS_REASONS: Record<number, string> = {
   500: "InternalError",
 };
 
+/** Patches whose UTF-8 fits in this many bytes are encoded through one reused buffer. */
+const SCRATCH_MAX_BYTES = 1024 * 1024;
+let scratch = Buffer.alloc(0);
+
 function toBase64(text: string): string {
   // UTF-8 first, so non-ASCII names survive (Buffer is a global of the runtime, not an import).
-  return Buffer.from(text, "utf8").toString("base64");
+  // A UTF-16 unit is at most 3 bytes of UTF-8. Writing into a buffer kept between requests
+  // halves the cost of a large patch (bench/: a fresh Buffer per answer for 600 operations cost
+  // as much as parsing the references); a patch over the cap gets a buffer of its own.
+  const most = text.length * 3;
+  if (most > SCRATCH_MAX_BYTES) return Buffer.from(text, "utf8").toString("base64");
+  if (scratch.length < most) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX_BYTES, most * 2));
+  const length = scratch.write(text, 0, "utf8");
+  return scratch.toString("base64", 0, length);
 }
 
 /** What a response tells besides its decision: warnings for the user, annotations for the audit log. */
@@ -65,8 +76,8 @@ export function completeReview(
       },
     };
   }
-  const warnings = [...(response.warnings ?? []), ...(notes.warnings ?? [])];
-  if (warnings.length > 0) response.warnings = warnings;
+  const extra = notes.warnings ?? [];
+  if (extra.length > 0) response.warnings = [...(response.warnings ?? []), ...extra];
   if (notes.auditAnnotations) response.auditAnnotations = { ...notes.auditAnnotations };
   return { apiVersion, kind: "AdmissionReview", response };
 }
