@@ -9,12 +9,12 @@ import { BENCH_KEYS, BENCH_OWNER, PODS, review } from "./pods.js";
 
 const root = process.env.HANDLER_FROM === "src" ? "../src" : "../dist";
 const load = <T>(path: string) => import(`${root}/${path}`) as Promise<T>;
-const { MemorySecretIndex } = await load<typeof import("../src/core/secret-index.js")>("core/secret-index.js");
+const { MemorySecretIndex } =
+  await load<typeof import("../src/core/secret-index.js")>("core/secret-index.js");
 const { createLogger } = await load<typeof import("../src/lifecycle/logger.js")>("lifecycle/logger.js");
 const { createMetrics } = await load<typeof import("../src/server/metrics.js")>("server/metrics.js");
-const { createReviewHandler } = await load<typeof import("../src/server/review-handler.js")>(
-  "server/review-handler.js",
-);
+const { createReviewHandler } =
+  await load<typeof import("../src/server/review-handler.js")>("server/review-handler.js");
 
 const index = new MemorySecretIndex();
 index.set("bench", `user--${BENCH_OWNER}--secrets`, BENCH_KEYS);

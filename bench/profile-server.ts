@@ -10,17 +10,16 @@ import { BENCH_KEYS, BENCH_OWNER } from "./pods.js";
 // runs in production; tsx's transform adds helper calls of its own. PROFILE_FROM=src runs sources.
 const root = process.env.PROFILE_FROM === "src" ? "../src" : "../dist";
 const load = <T>(path: string) => import(`${root}/${path}`) as Promise<T>;
-const { MemorySecretIndex } = await load<typeof import("../src/core/secret-index.js")>("core/secret-index.js");
+const { MemorySecretIndex } =
+  await load<typeof import("../src/core/secret-index.js")>("core/secret-index.js");
 const { createLogger } = await load<typeof import("../src/lifecycle/logger.js")>("lifecycle/logger.js");
 const { createApp } = await load<typeof import("../src/server/app.js")>("server/app.js");
 const { BodyBudget } = await load<typeof import("../src/server/body-budget.js")>("server/body-budget.js");
-const { CertifiedListener } = await load<typeof import("../src/server/https-server.js")>(
-  "server/https-server.js",
-);
+const { CertifiedListener } =
+  await load<typeof import("../src/server/https-server.js")>("server/https-server.js");
 const { createMetrics } = await load<typeof import("../src/server/metrics.js")>("server/metrics.js");
-const { createReviewHandler } = await load<typeof import("../src/server/review-handler.js")>(
-  "server/review-handler.js",
-);
+const { createReviewHandler } =
+  await load<typeof import("../src/server/review-handler.js")>("server/review-handler.js");
 
 const [port, cert, key] = process.argv.slice(2);
 const index = new MemorySecretIndex();

@@ -14,8 +14,8 @@ import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileS
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createCa, issueCert } from "../test/support/certs.js";
 import { freePort } from "../test/cluster/processes.js";
+import { createCa, issueCert } from "../test/support/certs.js";
 import { cpuMs, wrk } from "./load.js";
 import { PODS, review } from "./pods.js";
 
@@ -63,13 +63,19 @@ async function start(which: "webhook" | "baseline"): Promise<Running> {
     ...(which === "webhook" ? NODE_FLAGS : []),
     ...(profiled ? ["--cpu-prof", "--cpu-prof-dir", join(work, which)] : []),
     // The baseline has no SIGTERM handler of its own: exit cleanly so that its profile is written.
-    ...(which === "baseline" ? ["--import", 'data:text/javascript,process.once("SIGTERM",()=>process.exit(0))'] : []),
+    ...(which === "baseline"
+      ? ["--import", 'data:text/javascript,process.once("SIGTERM",()=>process.exit(0))']
+      : []),
   ];
   mkdirSync(join(work, which), { recursive: true });
   const out = openSync(join(work, `${which}.log`), "a");
-  const child = spawn(process.execPath, [...flags, "--import", "tsx", script, String(port), cert.certFile, cert.keyFile], {
-    stdio: ["ignore", out, out],
-  });
+  const child = spawn(
+    process.execPath,
+    [...flags, "--import", "tsx", script, String(port), cert.certFile, cert.keyFile],
+    {
+      stdio: ["ignore", out, out],
+    },
+  );
   for (let i = 0; i < 200 && !(await portOpen(port)); i++) await new Promise((r) => setTimeout(r, 50));
   return { child, url: `https://127.0.0.1:${port}/mutate` };
 }
@@ -128,7 +134,9 @@ function printTopFunctions(which: string, count: number): void {
 async function main(): Promise<void> {
   const rows: unknown[] = [];
   const pace = RATE === undefined ? "unpaced" : `paced to ${RATE}/s`;
-  say(`webhook node flags: ${NODE_FLAGS.join(" ") || "(none)"}; ${SECONDS} s per point, ${pace}; CPU µs per request`);
+  say(
+    `webhook node flags: ${NODE_FLAGS.join(" ") || "(none)"}; ${SECONDS} s per point, ${pace}; CPU µs per request`,
+  );
   for (const pod of PODS_RUN) {
     const body = JSON.stringify(review(PODS[pod], "0f2d1c7e-bench"));
     const webhook = await start("webhook");

@@ -14,18 +14,28 @@ export interface Logger {
 }
 
 /**
+ * A batch is written once it holds this many characters. In a pod, stdout is a pipe to the
+ * container runtime, and a synchronous write larger than the pipe's 64 KiB buffer waits for the
+ * runtime to read the rest, holding every request in flight (a 512-line batch of admission lines
+ * was about 220 KB); a batch under the buffer's size is copied and returns.
+ */
+const BATCH_CHARS = 48 * 1024;
+
+/**
  * Lines are collected and written together at most every `flushMs`: stdout redirected to a file
  * is a synchronous system call per write, which under load cost a tenth of the server's time
  * (bench/). A normal exit flushes what is pending; a SIGKILL can lose up to `flushMs` of lines.
  */
 export function batchedStdout(flushMs = 50): (line: string) => void {
   let pending: string[] = [];
+  let pendingChars = 0;
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     const text = pending.join("");
     pending = [];
+    pendingChars = 0;
     process.stdout.write(text);
   };
   process.once("exit", () => {
@@ -33,7 +43,8 @@ export function batchedStdout(flushMs = 50): (line: string) => void {
   });
   return (line) => {
     pending.push(line);
-    if (pending.length >= 512) flush();
+    pendingChars += line.length;
+    if (pendingChars >= BATCH_CHARS) flush();
     else if (!timer) {
       timer = setTimeout(flush, flushMs);
       timer.unref();
