@@ -1,13 +1,16 @@
 // CPU time of the request path without the network: JSON.parse of the body, the review handler
-// (decode, admit, metrics, the log line, to a writer that keeps nothing) and JSON.stringify of the
+// (decode, admit, metrics, the log line, to a writer that keeps nothing) and the JSON text of the
 // answer, per request, for each bench pod; and, for comparison, the parse alone (what the baseline
 // server does besides HTTP). On a shared machine this is steadier than requests per second.
 //
-//   tsx bench/handler-cost.ts            (runs dist/: `make build` first; HANDLER_FROM=src for sources)
+//   tsx bench/handler-cost.ts            (runs dist/: `make build` first)
+//   HANDLER_FROM=/tmp/old/dist tsx bench/handler-cost.ts      another build, e.g. of main
 
 import { BENCH_KEYS, BENCH_OWNER, PODS, review } from "./pods.js";
 
-const root = process.env.HANDLER_FROM === "src" ? "../src" : "../dist";
+// HANDLER_FROM: "src", or another build's dist/ folder (an absolute path) to compare with.
+const from = process.env.HANDLER_FROM;
+const root = from === "src" ? "../src" : (from ?? "../dist");
 const load = <T>(path: string) => import(`${root}/${path}`) as Promise<T>;
 const { MemorySecretIndex } =
   await load<typeof import("../src/core/secret-index.js")>("core/secret-index.js");
@@ -15,6 +18,12 @@ const { createLogger } = await load<typeof import("../src/lifecycle/logger.js")>
 const { createMetrics } = await load<typeof import("../src/server/metrics.js")>("server/metrics.js");
 const { createReviewHandler } =
   await load<typeof import("../src/server/review-handler.js")>("server/review-handler.js");
+const respond = await load<Partial<typeof import("../src/admission/respond.js")>>("admission/respond.js");
+// The answer's text as the server writes it (builds before reviewJson: JSON.stringify).
+const answerText = (body: object) =>
+  respond.reviewJson && "response" in body
+    ? respond.reviewJson(body as Parameters<typeof respond.reviewJson>[0])
+    : JSON.stringify(body);
 
 const index = new MemorySecretIndex();
 index.set("bench", `user--${BENCH_OWNER}--secrets`, BENCH_KEYS);
@@ -42,7 +51,7 @@ function run(text: string, count: number, parseOnly: boolean): number {
     if (parseOnly) continue;
     const answer = handle(value);
     if (answer instanceof Promise) throw new Error("the bench store is in memory: no lookup expected");
-    bytes += JSON.stringify(answer.body).length;
+    bytes += answerText(answer.body).length;
   }
   return bytes;
 }

@@ -4,7 +4,13 @@
 // when a message needs them).
 
 import { describe, expect, it } from "vitest";
-import { completeReview, type PatchOperation, patched } from "../../src/admission/respond.js";
+import {
+  completeReview,
+  denied,
+  type PatchOperation,
+  patched,
+  reviewJson,
+} from "../../src/admission/respond.js";
 import type { ContainerField, Pod } from "../../src/admission/types.js";
 import { toJsonPatch } from "../../src/core/patch.js";
 import { planInjection } from "../../src/core/plan.js";
@@ -86,6 +92,36 @@ describe("the patch's base64", () => {
       const expected = Buffer.from(JSON.stringify(patch), "utf8").toString("base64");
       expect(encodedPatch(patch)).toBe(expected);
     }
+  });
+});
+
+describe("the review's JSON text", () => {
+  it("is what JSON.stringify gives, with the patch set in or serialized with the rest", () => {
+    const large = patchOf(Array.from({ length: 300 }, (_, i) => `key_${i}`));
+    const notes = {
+      warnings: ['a "quoted" warning'],
+      auditAnnotations: { decision: "allowed", keys: "a,b" },
+    };
+    const reviews = [
+      completeReview("admission.k8s.io/v1", "u-1", patched(patchOf(["a"]))),
+      completeReview("admission.k8s.io/v1", 'u-"2"', patched(large, ["w"]), notes),
+      completeReview("admission.k8s.io/v1", "u-3", patched(large)),
+      completeReview("admission.k8s.io/v1", "u-4", denied(422, "Missing secrets: 'k'"), notes),
+    ];
+    for (const review of reviews) expect(reviewJson(review)).toBe(JSON.stringify(review));
+    expect(reviewJson(reviews[2] as never).length).toBeGreaterThan(20_000);
+  });
+
+  it("serializes a patch it did not encode itself, escapes and all", () => {
+    const review = completeReview("admission.k8s.io/v1", "u", patched(patchOf(["a".repeat(2000)])));
+    review.response.patch = `${"x".repeat(2000)}"\\\n\u2028`;
+    expect(reviewJson(review)).toBe(JSON.stringify(review));
+    const handMade = {
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview" as const,
+      response: { uid: "u", allowed: true, patchType: "JSONPatch" as const, patch: `"${"y".repeat(3000)}"` },
+    };
+    expect(reviewJson(handMade)).toBe(JSON.stringify(handMade));
   });
 });
 
