@@ -7,8 +7,10 @@ import { readFileSync } from "node:fs";
 import { BENCH_KEYS, BENCH_OWNER } from "./pods.js";
 
 // The compiled server (dist/, as `make build` leaves it), so that the profile shows the code that
-// runs in production; tsx's transform adds helper calls of its own. PROFILE_FROM=src runs sources.
-const root = process.env.PROFILE_FROM === "src" ? "../src" : "../dist";
+// runs in production (tsx's transform adds helper calls of its own). PROFILE_FROM=src runs the
+// sources, or another build's dist/ folder (an absolute path) to compare with.
+const from = process.env.PROFILE_FROM;
+const root = from === "src" ? "../src" : (from ?? "../dist");
 const load = <T>(path: string) => import(`${root}/${path}`) as Promise<T>;
 const { MemorySecretIndex } =
   await load<typeof import("../src/core/secret-index.js")>("core/secret-index.js");

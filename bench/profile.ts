@@ -1,11 +1,13 @@
 // The request path's cost without a cluster: the webhook's request path (profile-server.ts) and
 // the baseline server, each in its own process, under the same wrk load; prints each one's CPU
-// time per request (from /proc, so it does not depend on how busy the shared machine is), peak RSS
-// and, with --cpu-prof, the functions with the most self time in the webhook.
+// time per request (from /proc: steadier than requests per second on a shared machine, though a
+// busy machine's cold caches still raise it), peak RSS and, with --cpu-prof, the functions with
+// the most self time in the webhook.
 //
 //   tsx bench/profile.ts                 every pod at 1, 8 and 32 connections
 //   PROFILE_PODS=large PROFILE_CONNECTIONS=8 PROFILE_SECONDS=5 PROFILE_CPU=1 tsx bench/profile.ts
 //   PROFILE_NODE_FLAGS="--max-semi-space-size=8 --trace-gc" …   flags for the webhook's node
+//   PROFILE_FROM=/tmp/old/dist …   the webhook from another build (e.g. of main), to compare
 //
 // Not part of `make bench` (that one runs the real `serve` against a real API server).
 

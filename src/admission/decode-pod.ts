@@ -25,8 +25,9 @@ export function optionalString(value: unknown, path: string): string | undefined
 function stringMap(value: unknown, path: string): void {
   if (value === undefined || value === null) return;
   if (!isObject(value)) fail(path, "an object of strings");
-  for (const [key, item] of Object.entries(value)) {
-    if (typeof item !== "string") fail(`${path}.${key}`, "a string");
+  // No array of pairs per call: labels and annotations are read on every admission.
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && typeof value[key] !== "string") fail(`${path}.${key}`, "a string");
   }
 }
 
