@@ -25,8 +25,9 @@ export function optionalString(value: unknown, path: string): string | undefined
 function stringMap(value: unknown, path: string): void {
   if (value === undefined || value === null) return;
   if (!isObject(value)) fail(path, "an object of strings");
-  for (const [key, item] of Object.entries(value)) {
-    if (typeof item !== "string") fail(`${path}.${key}`, "a string");
+  // No array of pairs per call: labels and annotations are read on every admission.
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && typeof value[key] !== "string") fail(`${path}.${key}`, "a string");
   }
 }
 
@@ -53,20 +54,16 @@ function checkNameAt(source: Json, keys: readonly string[], path: string): void 
 function checkContainer(value: unknown, path: string): void {
   if (!isObject(value)) fail(path, "an object");
   if (typeof value.name !== "string") fail(`${path}.name`, "a string");
-  optionalArray(value.env, `${path}.env`).forEach((env, i) => {
-    const at = `${path}.env[${i}]`;
-    if (!isObject(env)) fail(at, "an object");
-    if (typeof env.name !== "string") fail(`${at}.name`, "a string");
-    optionalString(env.value, `${at}.value`);
-    if (env.valueFrom !== undefined && env.valueFrom !== null) {
-      if (!isObject(env.valueFrom)) fail(`${at}.valueFrom`, "an object");
-      const ref = env.valueFrom.secretKeyRef;
-      if (ref !== undefined && ref !== null) {
-        if (!isObject(ref)) fail(`${at}.valueFrom.secretKeyRef`, "an object");
-        optionalString(ref.name, `${at}.valueFrom.secretKeyRef.name`);
-      }
-    }
-  });
+  // A pod may hold thousands of env entries: their paths are written only for an error.
+  const variables = optionalArray(value.env, `${path}.env`);
+  for (let i = 0; i < variables.length; i++) {
+    const env = variables[i];
+    if (!isObject(env)) fail(`${path}.env[${i}]`, "an object");
+    if (typeof env.name !== "string") fail(`${path}.env[${i}].name`, "a string");
+    if (!isAbsentOrString(env.value)) fail(`${path}.env[${i}].value`, "a string");
+    if (env.valueFrom !== undefined && env.valueFrom !== null)
+      checkValueFrom(env.valueFrom, `${path}.env[${i}]`);
+  }
   optionalArray(value.envFrom, `${path}.envFrom`).forEach((source, i) => {
     const at = `${path}.envFrom[${i}]`;
     if (!isObject(source)) fail(at, "an object");
@@ -82,6 +79,19 @@ function checkContainer(value: unknown, path: string): void {
     if (typeof mount.mountPath !== "string") fail(`${at}.mountPath`, "a string");
     optionalString(mount.subPath, `${at}.subPath`);
   });
+}
+
+function isAbsentOrString(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === "string";
+}
+
+function checkValueFrom(valueFrom: unknown, at: string): void {
+  if (!isObject(valueFrom)) fail(`${at}.valueFrom`, "an object");
+  const ref = valueFrom.secretKeyRef;
+  if (ref !== undefined && ref !== null) {
+    if (!isObject(ref)) fail(`${at}.valueFrom.secretKeyRef`, "an object");
+    optionalString(ref.name, `${at}.valueFrom.secretKeyRef.name`);
+  }
 }
 
 function checkVolume(value: unknown, path: string): void {

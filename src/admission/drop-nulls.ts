@@ -14,7 +14,10 @@ export function dropNulls(root: unknown): void {
       continue;
     }
     const record = next as Record<string, unknown>;
-    for (const key of Object.keys(record)) {
+    // for-in allocates no list of keys (this walks every object of every review); a key deleted
+    // during the walk is not visited again. JSON.parse objects inherit nothing enumerable.
+    for (const key in record) {
+      if (!Object.hasOwn(record, key)) continue;
       const value = record[key];
       if (value === null) delete record[key];
       else if (typeof value === "object") pending.push(value);

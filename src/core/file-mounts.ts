@@ -83,7 +83,6 @@ function planMounts(
   if (mountCount > LIMITS.fileMounts) {
     return { changes: [], problems: [invalidVolumes(messages.tooManyMounts(mountCount))] };
   }
-  const known = [...targets.keys()];
   const problems: Problem[] = [];
   const changes: MountChange[] = [];
   const states = new Map<string, ContainerMounts>();
@@ -91,6 +90,7 @@ function planMounts(
     for (const name of request.containers ?? regular) {
       const target = targets.get(name);
       if (!target) {
+        const known = [...targets.keys()];
         problems.push(invalidVolumes(messages.unknownContainer(name, request.source, known)));
         continue;
       }

@@ -22,7 +22,9 @@ export function toJsonPatch(plan: Plan): PatchOperation[] {
     };
     operations.push({
       op: "replace",
-      path: pointer("spec", change.field, change.containerIndex, "env", change.envIndex),
+      // Field names and indices never need escaping: the pointer is written out (bench/: the
+      // generic pointer() was a tenth of a large pod's admission).
+      path: `/spec/${change.field}/${change.containerIndex}/env/${change.envIndex}`,
       value,
     });
   }

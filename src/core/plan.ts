@@ -13,6 +13,7 @@ import {
   findReferences,
   hasReferences,
   type PlanMode,
+  type PodReferences,
   referencePlaces,
 } from "./pod-references.js";
 import type { Policy, Scope } from "./policy.js";
@@ -86,8 +87,7 @@ export function planInjection(input: PlanInput, policy: Policy, index: SecretInd
   if (!referenced && storeUses.length === 0 && reading.kind === "none") return emptyPlan();
 
   const subject = messages.subjectOf(input.workload);
-  const uses = referenced ? referencePlaces(refs) : undefined;
-  const decided = decideOwner(reading, uses, policy.scope, subject);
+  const decided = decideOwner(reading, referenced ? refs : undefined, policy.scope, subject);
   const owner = decided.owner;
   // Someone who may not act for this owner learns nothing about the owner's store: this refusal
   // alone, decided without reading it (no missing keys, no live lookup), so neither the answer
@@ -140,7 +140,7 @@ function emptyPlan(): Plan {
 /** The job's owner from its labels; without one, a pod that uses references is refused. */
 function decideOwner(
   reading: OwnerReading,
-  uses: readonly string[] | undefined,
+  refs: PodReferences | undefined,
   scope: Scope,
   subject: string,
 ): { owner: Owner | undefined; problems: Problem[] } {
@@ -151,7 +151,9 @@ function decideOwner(
       problems: [problem(403, "owner-invalid", messages.invalidOwner(reading.message))],
     };
   }
-  if (uses === undefined) return { owner: undefined, problems: [] };
+  if (refs === undefined) return { owner: undefined, problems: [] };
+  // Worded only here: a pod with an owner never needs the list of its references' places.
+  const uses = referencePlaces(refs);
   const shown = uses.length > 0 ? uses : [messages.places.malformedReferences()];
   return { owner: undefined, problems: [problem(403, "no-owner", messages.noOwner(scope, shown, subject))] };
 }

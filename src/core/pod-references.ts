@@ -1,7 +1,7 @@
 // The secret references a pod makes (`secret:` env values and the file annotation's entries),
 // read with their grammar problems, then checked against the job's owner and this cluster.
 
-import type { ContainerField, Pod } from "../admission/types.js";
+import type { Container, ContainerField, EnvVar, Pod } from "../admission/types.js";
 import { SECRET_VOLUMES_ANNOTATION } from "./contract.js";
 import { type FileRequest, readFileRequests } from "./file-requests.js";
 import * as messages from "./messages.js";
@@ -19,7 +19,13 @@ export interface EnvReference {
   containerIndex: number;
   envIndex: number;
   name: string;
-  where: string;
+  /** The container's name: `whereOf` words the place only when a message needs it. */
+  container: string;
+}
+
+/** "env NAME of container 'C'": built on demand, as most references never appear in a message. */
+export function whereOf(reference: Pick<EnvReference, "field" | "container" | "name">): string {
+  return messages.places.env(reference.name, messages.places.container(reference.field, reference.container));
 }
 
 export interface PodReferences {
@@ -49,19 +55,25 @@ export function findReferences(pod: Pod, mode: PlanMode, scope: Scope): PodRefer
 function envReferences(pod: Pod, mode: PlanMode, scope: Scope): { env: EnvReference[]; problems: Problem[] } {
   const env: EnvReference[] = [];
   const problems: Problem[] = [];
+  // Plain loops: this runs once per env var of every pod (bench/: a closure per container and
+  // per variable cost more than the references' parsing in a large pod).
   for (const field of containerFields(mode)) {
-    (pod.spec[field] ?? []).forEach((container, containerIndex) => {
-      (container.env ?? []).forEach((variable, envIndex) => {
-        if (variable.value === undefined || !isReference(variable.value)) return;
-        const where = messages.places.env(variable.name, messages.places.container(field, container.name));
+    const containers = pod.spec[field] ?? [];
+    for (let containerIndex = 0; containerIndex < containers.length; containerIndex++) {
+      const container = containers[containerIndex] as Container;
+      const variables = container.env ?? [];
+      for (let envIndex = 0; envIndex < variables.length; envIndex++) {
+        const variable = variables[envIndex] as EnvVar;
+        if (variable.value === undefined || !isReference(variable.value)) continue;
         const ref = parseReference(variable.value, scope);
         if (ref.kind === "grammar-error") {
+          const where = whereOf({ field, container: container.name, name: variable.name });
           problems.push(problem(422, "invalid-reference", messages.invalidReference(where, ref, scope)));
-          return;
+          continue;
         }
-        env.push({ ref, field, containerIndex, envIndex, name: variable.name, where });
-      });
-    });
+        env.push({ ref, field, containerIndex, envIndex, name: variable.name, container: container.name });
+      }
+    }
   }
   return { env, problems };
 }
@@ -74,7 +86,7 @@ export function hasReferences(refs: PodReferences): boolean {
 /** Where the pod uses references, for the no-owner message. */
 export function referencePlaces(refs: PodReferences): string[] {
   return [
-    ...refs.env.map((r) => r.where),
+    ...refs.env.map((r) => whereOf(r)),
     ...(refs.annotation !== undefined ? [messages.places.annotation()] : []),
   ];
 }
@@ -106,9 +118,19 @@ export function checkReferences(
     }
     wanted.add(ref.key);
   };
-  for (const envRef of refs.env) check(envRef.ref, envRef.where);
+  for (const envRef of refs.env) {
+    // The place is worded only for a reference that breaks a rule.
+    if (isOwnersReference(envRef.ref, owner, clusterName)) wanted.add(envRef.ref.key);
+    else check(envRef.ref, whereOf(envRef));
+  }
   refs.files.forEach((request, i) => {
     check(request.ref, messages.places.annotationEntry(i));
   });
   return { wanted, problems };
+}
+
+/** True when `ref` names the job's owner and this cluster: the common case, checked cheaply. */
+function isOwnersReference(ref: SecretRef, owner: Owner, clusterName: string | undefined): boolean {
+  if (ref.cluster !== undefined && ref.cluster !== clusterName) return false;
+  return ref.ownerPath.length === 0 || referencedOwner(ref, owner) === owner.display;
 }

@@ -8,5 +8,7 @@ export function escapeSegment(segment: string | number): string {
 }
 
 export function pointer(...segments: readonly (string | number)[]): string {
-  return segments.map((segment) => `/${escapeSegment(segment)}`).join("");
+  let text = "";
+  for (const segment of segments) text += `/${escapeSegment(segment)}`;
+  return text;
 }

@@ -2,9 +2,10 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler, type Express } from "express";
+import { reviewJson } from "../admission/respond.js";
 import { probeRoutes, type Readiness } from "../lifecycle/probes.js";
 import type { BodyBudget } from "./body-budget.js";
-import type { ReviewHandler } from "./review-handler.js";
+import type { HandledReview, ReviewHandler } from "./review-handler.js";
 
 export interface AppOptions {
   handleReview: ReviewHandler;
@@ -70,11 +71,11 @@ function handleMutate(request: IncomingMessage, response: ServerResponse, option
     }
     if (result instanceof Promise) {
       result.then(
-        (answer) => sendJson(response, answer.status, answer.body),
+        (answer) => sendAnswer(response, answer),
         () => sendJson(response, 500, { error: "internal error" }),
       );
     } else {
-      sendJson(response, result.status, result.body);
+      sendAnswer(response, result);
     }
   });
 }
@@ -198,8 +199,17 @@ function refuseUnread(
   request.resume();
 }
 
+/** A review as reviewJson writes it (the patch is not scanned again), or an error's JSON. */
+function sendAnswer(response: ServerResponse, answer: HandledReview): void {
+  const { body } = answer;
+  sendText(response, answer.status, "response" in body ? reviewJson(body) : JSON.stringify(body));
+}
+
 function sendJson(response: ServerResponse, status: number, body: unknown, close = false): void {
-  const text = JSON.stringify(body);
+  sendText(response, status, JSON.stringify(body), close);
+}
+
+function sendText(response: ServerResponse, status: number, text: string, close = false): void {
   response.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),

@@ -311,7 +311,7 @@ describe("client certificates and memory (webhook.clientAuth, maxInflightBodyByt
     const m = render();
     expect(env(m, "MAX_INFLIGHT_BODY_BYTES")).toBe("16777216");
     expect(container(m).env.find((e) => e.name === "NODE_OPTIONS")?.value).toBe(
-      "--max-old-space-size=128 --max-semi-space-size=2",
+      "--max-old-space-size=128 --max-semi-space-size=8",
     );
     expect(env(m, "MAX_CONNECTIONS")).toBe("1000");
   });
