@@ -2,6 +2,7 @@
 // the users' tokens (service accounts alice and bob, as the platform's identity rule maps them).
 
 import { randomBytes } from "node:crypto";
+import { type Agent, request } from "node:https";
 import { join } from "node:path";
 import { issueCert } from "../support/certs.js";
 import { type ControlPlane, kubectl } from "./control-plane.js";
@@ -66,4 +67,35 @@ export function freshUser(plane: ControlPlane, prefix: string): { name: string; 
   const name = `${prefix}-${randomBytes(3).toString("hex")}`;
   kubectl(plane, "admin", ["create", "serviceaccount", name, "-n", USERS_NAMESPACE]);
   return { name, token: userToken(plane, name) };
+}
+
+/** POSTs one add over `agent`; the answer's status, or the connection error's code. */
+export function postSecretStatus(
+  url: string,
+  agent: Agent,
+  token: string,
+  key: string,
+  value: string,
+): Promise<number | string> {
+  return new Promise((resolve) => {
+    const body = JSON.stringify({ key, value });
+    const req = request(
+      new URL("/api/v1/secrets", url),
+      {
+        method: "POST",
+        agent,
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)));
+    req.end(body);
+  });
 }

@@ -167,6 +167,15 @@ export function webhookConfiguration(
   return JSON.stringify(configuration);
 }
 
+/**
+ * Registers a second webhook (configuration `release`) for namespaces labelled `label: enabled`
+ * only, instead of the suite's label: a test's own webhook with flags of its own.
+ */
+export function registerForLabel(plane: ControlPlane, url: string, label: string, release: string): void {
+  const selector = `json:webhook.namespaceSelector.matchLabels={"${SERVED_NAMESPACE_LABEL}":null,"${label}":"enabled"}`;
+  kubectl(plane, "admin", ["apply", "-f", "-"], webhookConfiguration(url, plane.ca.pem, [selector], release));
+}
+
 /** Waits until pods created in `namespace` reach a webhook: one refuses a reference without an owner. */
 export async function waitUntilCalled(plane: ControlPlane, namespace: string): Promise<void> {
   const probe = JSON.stringify({

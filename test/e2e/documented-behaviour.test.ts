@@ -12,12 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JsonObject, PodOut } from "../cases/cases.js";
 import { kubectl, USERS, userKubeconfig } from "../cluster/control-plane.js";
 import { type Managed, signalProcess, stopProcess, waitFor } from "../cluster/processes.js";
-import {
-  launchWebhook,
-  type WebhookProcess,
-  waitUntilCalled,
-  webhookConfiguration,
-} from "../cluster/webhook.js";
+import { launchWebhook, registerForLabel, type WebhookProcess, waitUntilCalled } from "../cluster/webhook.js";
 import { issueCert } from "../support/certs.js";
 import { postJson } from "../support/https-client.js";
 import { applyPatch, reviewFor } from "../support/replay.js";
@@ -122,19 +117,7 @@ describe.runIf(local !== undefined)("a webhook with --namespaces and no cluster 
           .concat([`--namespaces=${watched}`, "--lookup-timeout-ms=1000"]);
       },
     }));
-    kubectl(
-      plane(),
-      "admin",
-      ["apply", "-f", "-"],
-      webhookConfiguration(
-        webhook.url,
-        plane().ca.pem,
-        [
-          `json:webhook.namespaceSelector.matchLabels={"platform.apolo.us/secrets-webhook":null,"${label}":"enabled"}`,
-        ],
-        release,
-      ),
-    );
+    registerForLabel(plane(), webhook.url, label, release);
     await waitUntilCalled(plane(), served);
   });
 

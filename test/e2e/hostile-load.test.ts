@@ -34,14 +34,14 @@
 // The honest request (bob's labels) is refused as a forged owner.
 
 import { readFileSync } from "node:fs";
-import { Agent, request } from "node:https";
+import { Agent } from "node:https";
 import { connect } from "node:tls";
 import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { find, render } from "../chart/helm.js";
 import { kubectl } from "../cluster/control-plane.js";
 import { stopProcess, waitFor } from "../cluster/processes.js";
-import { startSecretsApi, userToken } from "../cluster/secrets-api.js";
+import { postSecretStatus, startSecretsApi, userToken } from "../cluster/secrets-api.js";
 import {
   prepareWebhook,
   startWebhook,
@@ -235,28 +235,7 @@ describe.runIf(local !== undefined)("hostile load: budget and memory (local cont
     try {
       const token = userToken(local.plane, "alice");
       const value = Buffer.alloc(900 * 1024, 7).toString("base64");
-      const post = (i: number) =>
-        new Promise<number | string>((resolve) => {
-          const body = JSON.stringify({ key: `big${i}`, value });
-          const req = request(
-            new URL("/api/v1/secrets", api.url),
-            {
-              method: "POST",
-              agent,
-              headers: {
-                authorization: `Bearer ${token}`,
-                "content-type": "application/json",
-                "content-length": Buffer.byteLength(body),
-              },
-            },
-            (res) => {
-              res.resume();
-              res.on("end", () => resolve(res.statusCode ?? 0));
-            },
-          );
-          req.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)));
-          req.end(body);
-        });
+      const post = (i: number) => postSecretStatus(api.url, agent, token, `big${i}`, value);
       const statuses = await Promise.all(Array.from({ length: 60 }, (_, i) => post(i)));
       const status = readFileSync(`/proc/${api.managed.pid}/status`, "utf8");
       const peak = Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]) * 1024;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubectl } from "../cluster/control-plane.js";
 import { type Managed, stopProcess } from "../cluster/processes.js";
 import { freshUser, type SecretsApi, startSecretsApi, USERNAME_PREFIX } from "../cluster/secrets-api.js";
-import { launchWebhook, waitUntilCalled, webhookConfiguration } from "../cluster/webhook.js";
+import { launchWebhook, registerForLabel, waitUntilCalled } from "../cluster/webhook.js";
 import { api, e2e, freshNamespace, jobPod, readPod, refusal, storeName } from "./support.js";
 
 const local = e2e().local;
@@ -94,19 +94,7 @@ describe.runIf(local !== undefined)("one identity rule for the secrets API and t
         w.args = w.args.concat(`--username-prefix=${USERNAME_PREFIX}`);
       },
     });
-    kubectl(
-      plane(),
-      "admin",
-      ["apply", "-f", "-"],
-      webhookConfiguration(
-        webhook.url,
-        plane().ca.pem,
-        [
-          `json:webhook.namespaceSelector.matchLabels={"platform.apolo.us/secrets-webhook":null,"${label}":"enabled"}`,
-        ],
-        release,
-      ),
-    );
+    registerForLabel(plane(), webhook.url, label, release);
     webhookProcess = managed;
     await waitUntilCalled(plane(), namespace);
   });

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubectl } from "../cluster/control-plane.js";
 import { stopProcess, waitFor } from "../cluster/processes.js";
 import { freshUser, type SecretsApi, startSecretsApi, USERS_NAMESPACE } from "../cluster/secrets-api.js";
-import { launchWebhook, waitUntilCalled, webhookConfiguration } from "../cluster/webhook.js";
+import { launchWebhook, registerForLabel, waitUntilCalled } from "../cluster/webhook.js";
 import { api, createPod, e2e, freshNamespace, jobPod, readPod, refusal } from "./support.js";
 
 const local = e2e().local;
@@ -160,19 +160,7 @@ describe.runIf(local !== undefined)("project secrets, authorized by the cluster'
         w.args = w.args.concat("--scope=project", `--namespaces=${namespace}`);
       },
     });
-    kubectl(
-      plane(),
-      "admin",
-      ["apply", "-f", "-"],
-      webhookConfiguration(
-        webhook.url,
-        plane().ca.pem,
-        [
-          `json:webhook.namespaceSelector.matchLabels={"platform.apolo.us/secrets-webhook":null,"${servedLabel}":"enabled"}`,
-        ],
-        release,
-      ),
-    );
+    registerForLabel(plane(), webhook.url, servedLabel, release);
     await waitUntilCalled(plane(), namespace);
     // RBAC reaches the authorizer through its informers: wait until the member is allowed.
     await waitFor(

@@ -6,11 +6,11 @@
 // memory limit.
 
 import { readFileSync } from "node:fs";
-import { Agent, request } from "node:https";
+import { Agent } from "node:https";
 import { describe, expect, it } from "vitest";
 import { find, render } from "../chart/helm.js";
 import { stopProcess } from "../cluster/processes.js";
-import { freshUser, startSecretsApi } from "../cluster/secrets-api.js";
+import { freshUser, postSecretStatus, startSecretsApi } from "../cluster/secrets-api.js";
 import { e2e, freshNamespace } from "./support.js";
 
 const local = e2e().local;
@@ -36,28 +36,7 @@ describe.runIf(local !== undefined)("the secrets API's body budget with many use
     const agent = new Agent({ keepAlive: true, maxSockets: 100, ca: readFileSync(api.caFile) });
     try {
       const value = Buffer.alloc(900 * 1024, 7).toString("base64");
-      const post = (token: string, i: number) =>
-        new Promise<number | string>((resolve) => {
-          const body = JSON.stringify({ key: `big${i}`, value });
-          const req = request(
-            new URL("/api/v1/secrets", api.url),
-            {
-              method: "POST",
-              agent,
-              headers: {
-                authorization: `Bearer ${token}`,
-                "content-type": "application/json",
-                "content-length": Buffer.byteLength(body),
-              },
-            },
-            (res) => {
-              res.resume();
-              res.on("end", () => resolve(res.statusCode ?? 0));
-            },
-          );
-          req.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)));
-          req.end(body);
-        });
+      const post = (token: string, i: number) => postSecretStatus(api.url, agent, token, `big${i}`, value);
       const statuses = await Promise.all(users.flatMap((user) => [0, 1, 2].map((i) => post(user.token, i))));
       const status = readFileSync(`/proc/${api.managed.pid}/status`, "utf8");
       const peak =
