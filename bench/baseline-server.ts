@@ -1,11 +1,15 @@
 // The baseline: a minimal Node HTTPS server that reads the same AdmissionReview, parses it and
 // answers allowed: true. What any webhook on this stack pays before doing anything.
-// Usage: baseline-server PORT CERT KEY
+// Usage: baseline-server PORT CERT KEY [PATCH_FILE]
+// With PATCH_FILE (a base64 JSON Patch) it answers that patch to every review: a no-op webhook
+// that mutates like the webhook, so the API server's own cost of applying a patch can be told
+// from the webhook's work.
 
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 
-const [port, cert, key] = process.argv.slice(2);
+const [port, cert, key, patchFile] = process.argv.slice(2);
+const patch = patchFile ? readFileSync(patchFile, "utf8").trim() : undefined;
 const server = createServer(
   { cert: readFileSync(cert as string), key: readFileSync(key as string) },
   (request, response) => {
@@ -19,7 +23,9 @@ const server = createServer(
       const body = JSON.stringify({
         apiVersion: review.apiVersion,
         kind: "AdmissionReview",
-        response: { uid: review.request.uid, allowed: true },
+        response: patch
+          ? { uid: review.request.uid, allowed: true, patchType: "JSONPatch", patch }
+          : { uid: review.request.uid, allowed: true },
       });
       response.writeHead(200, {
         "content-type": "application/json",

@@ -15,7 +15,11 @@ export interface Baseline {
 }
 
 /** A baseline server with a certificate from the cluster's CA (the webhook's own CA), on loopback. */
-export async function startBaseline(cluster: LocalCluster, name: string): Promise<Baseline> {
+export async function startBaseline(
+  cluster: LocalCluster,
+  name: string,
+  patchFile?: string,
+): Promise<Baseline> {
   const cert = issueCert(cluster.plane.ca, {
     name,
     commonName: name,
@@ -29,7 +33,7 @@ export async function startBaseline(cluster: LocalCluster, name: string): Promis
     command: process.execPath,
     // Node 24 runs the TypeScript file itself (type stripping): no loader in the process whose
     // memory is compared with the webhook's.
-    args: [server, String(port), cert.certFile, cert.keyFile],
+    args: [server, String(port), cert.certFile, cert.keyFile, ...(patchFile ? [patchFile] : [])],
   });
   // Plain HTTP to the HTTPS port fails with anything but "refused" once it listens.
   const refused = (e: { cause?: { code?: string } }) => (e.cause?.code === "ECONNREFUSED" ? undefined : true);
