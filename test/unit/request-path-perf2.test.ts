@@ -1,9 +1,11 @@
 // The request path's shortcuts answer exactly what the general path answers.
 
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { completeReview, type PatchOperation, patched, reviewJson } from "../../src/admission/respond.js";
 import type { Pod } from "../../src/admission/types.js";
 import { findStoreUses } from "../../src/core/store-uses.js";
+import { createMetrics } from "../../src/server/metrics.js";
 
 const bigPatch = (tag: string): PatchOperation[] =>
   Array.from({ length: 40 }, (_, i) => ({ op: "add", path: `/metadata/labels/${tag}${i}`, value: "v" }));
@@ -55,5 +57,38 @@ describe("findStoreUses", () => {
       expect.objectContaining({ store: "user--bob--secrets", storeOwner: "bob" }),
       expect.objectContaining({ store: "user--bob--secrets", storeOwner: "bob" }),
     ]);
+  });
+});
+
+describe("countAdmission", () => {
+  it("scrapes exactly as prom-client's inc and observe per admission would", async () => {
+    const decisions = ["allowed", "denied", "error"];
+    const reasons = ["unchanged", "mutated", "bad-request", "missing-secrets", "ignored"];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            decision: fc.constantFrom(...decisions),
+            reason: fc.constantFrom(...reasons),
+            seconds: fc.option(fc.double({ min: 0, max: 40, noNaN: true }), { nil: undefined }),
+            scrape: fc.boolean(),
+          }),
+          { maxLength: 60 },
+        ),
+        async (admissions) => {
+          const direct = createMetrics(undefined);
+          const tallied = createMetrics(undefined);
+          for (const { decision, reason, seconds, scrape } of admissions) {
+            direct.admissions.inc({ decision, reason });
+            if (seconds !== undefined) direct.admissionDuration.observe({ decision }, seconds);
+            tallied.countAdmission(decision, reason, seconds);
+            if (scrape) expect(await tallied.registry.metrics()).toBe(await direct.registry.metrics());
+          }
+          expect(await tallied.registry.metrics()).toBe(await direct.registry.metrics());
+          expect(await tallied.registry.getMetricsAsJSON()).toEqual(await direct.registry.getMetricsAsJSON());
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
