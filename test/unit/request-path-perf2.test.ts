@@ -2,6 +2,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { decodePod } from "../../src/admission/decode.js";
 import { completeReview, type PatchOperation, patched, reviewJson } from "../../src/admission/respond.js";
 import type { Pod } from "../../src/admission/types.js";
 import { findStoreUses } from "../../src/core/store-uses.js";
@@ -92,3 +93,59 @@ describe("countAdmission", () => {
     );
   });
 });
+
+describe("decodePod names the field that is wrong", () => {
+  // A pod with every field the decoder checks; each one in turn given a number instead.
+  const pod = () => ({
+    metadata: { name: "p", namespace: "n", labels: { a: "b" }, annotations: { c: "d" } },
+    spec: {
+      initContainers: [{ name: "i", env: [{ name: "E", value: "v" }] }],
+      containers: [
+        { name: "c0" },
+        {
+          name: "c1",
+          env: [
+            { name: "A", value: "x" },
+            { name: "B", valueFrom: { secretKeyRef: { name: "s", key: "k" } } },
+          ],
+          envFrom: [{ secretRef: { name: "s" } }],
+          volumeMounts: [{ name: "v", mountPath: "/m", subPath: "f" }],
+        },
+      ],
+      ephemeralContainers: [{ name: "e", envFrom: [{}] }],
+      volumes: [
+        { name: "v", secret: { secretName: "s" }, projected: { sources: [{ secret: { name: "s" } }] } },
+      ],
+      imagePullSecrets: [{ name: "r" }],
+    },
+  });
+  const paths = (value: unknown, at: string): string[] => {
+    if (typeof value !== "object" || value === null) return [at];
+    const inner = Array.isArray(value)
+      ? value.flatMap((item, i) => paths(item, `${at}[${i}]`))
+      : Object.entries(value).flatMap(([key, item]) => paths(item, `${at}.${key}`));
+    return at === "" ? inner : [at, ...inner];
+  };
+  const ignored = new Set([".spec.containers[1].env[1].valueFrom.secretKeyRef.key"]);
+
+  it("for every checked field of the pod", () => {
+    const all = paths(pod(), "").filter((p) => !ignored.has(p));
+    expect(all.length).toBeGreaterThan(40);
+    for (const path of all) {
+      const broken = pod() as Record<string, unknown>;
+      const keys = path.slice(1).replaceAll("[", ".").replaceAll("]", "").split(".");
+      let holder = broken;
+      for (const key of keys.slice(0, -1)) holder = holder[key] as Record<string, unknown>;
+      holder[keys.at(-1) as string] = 42;
+      const decoded = decodePod(broken);
+      expect(decoded, path).toHaveProperty("error");
+      expect((decoded as { error: string }).error, path).toMatch(
+        new RegExp(`^pod${regexEscape(path)} must be `),
+      );
+    }
+  });
+});
+
+function regexEscape(text: string): string {
+  return text.replace(/[.[\]]/g, (c) => `\\${c}`);
+}
