@@ -16,17 +16,14 @@ export function fail(path: string, expected: string): never {
   throw new ShapeError(`${path} must be ${expected}`);
 }
 
-// `field` is added to `path` only for an error: a path is text to build, and every field of every
-// pod is checked (bench/: the paths were a tenth of what a pod without references allocated).
-export function optionalString(value: unknown, path: string, field = ""): string | undefined {
+export function optionalString(value: unknown, path: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== "string") fail(path + field, "a string");
+  if (typeof value !== "string") fail(path, "a string");
   return value;
 }
 
-function stringMap(value: unknown, base: string, field: string): void {
+function stringMap(value: unknown, path: string): void {
   if (value === undefined || value === null) return;
-  const path = base + field;
   if (!isObject(value)) fail(path, "an object of strings");
   // No array of pairs per call: labels and annotations are read on every admission.
   for (const key in value) {
@@ -34,9 +31,9 @@ function stringMap(value: unknown, base: string, field: string): void {
   }
 }
 
-export function optionalArray(value: unknown, path: string, field = ""): unknown[] {
+export function optionalArray(value: unknown, path: string): unknown[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) fail(path + field, "a list");
+  if (!Array.isArray(value)) fail(path, "a list");
   return value;
 }
 
@@ -54,20 +51,11 @@ function checkNameAt(source: Json, keys: readonly string[], path: string): void 
   }
 }
 
-/** The container at `spec.<field>[index]` of the pod at `pod`; its path is written only for an error. */
-function checkContainer(value: unknown, pod: string, field: string, index: number): void {
-  if (!isObject(value)) fail(`${pod}.spec.${field}[${index}]`, "an object");
-  if (typeof value.name !== "string") fail(`${pod}.spec.${field}[${index}].name`, "a string");
+function checkContainer(value: unknown, path: string): void {
+  if (!isObject(value)) fail(path, "an object");
+  if (typeof value.name !== "string") fail(`${path}.name`, "a string");
   // A pod may hold thousands of env entries: their paths are written only for an error.
-  if (value.env !== undefined && value.env !== null) checkEnv(value.env, `${pod}.spec.${field}[${index}]`);
-  const hasLists =
-    (value.envFrom !== undefined && value.envFrom !== null) ||
-    (value.volumeMounts !== undefined && value.volumeMounts !== null);
-  if (hasLists) checkContainerLists(value, `${pod}.spec.${field}[${index}]`);
-}
-
-function checkEnv(value: unknown, path: string): void {
-  const variables = optionalArray(value, path, ".env");
+  const variables = optionalArray(value.env, `${path}.env`);
   for (let i = 0; i < variables.length; i++) {
     const env = variables[i];
     if (!isObject(env)) fail(`${path}.env[${i}]`, "an object");
@@ -76,9 +64,6 @@ function checkEnv(value: unknown, path: string): void {
     if (env.valueFrom !== undefined && env.valueFrom !== null)
       checkValueFrom(env.valueFrom, `${path}.env[${i}]`);
   }
-}
-
-function checkContainerLists(value: Json, path: string): void {
   optionalArray(value.envFrom, `${path}.envFrom`).forEach((source, i) => {
     const at = `${path}.envFrom[${i}]`;
     if (!isObject(source)) fail(at, "an object");
@@ -142,23 +127,18 @@ export function checkPod(value: unknown, path: string): Pod {
   dropNulls(value);
   const metadata = value.metadata ?? {};
   if (!isObject(metadata)) fail(`${path}.metadata`, "an object");
-  optionalString(metadata.name, path, ".metadata.name");
-  optionalString(metadata.namespace, path, ".metadata.namespace");
-  stringMap(metadata.labels, path, ".metadata.labels");
-  stringMap(metadata.annotations, path, ".metadata.annotations");
+  optionalString(metadata.name, `${path}.metadata.name`);
+  optionalString(metadata.namespace, `${path}.metadata.namespace`);
+  stringMap(metadata.labels, `${path}.metadata.labels`);
+  stringMap(metadata.annotations, `${path}.metadata.annotations`);
   const spec = value.spec;
   if (!isObject(spec)) fail(`${path}.spec`, "an object");
   for (const field of CONTAINER_FIELDS) {
-    const containers = spec[field];
-    if (containers === undefined || containers === null) continue;
-    if (!Array.isArray(containers)) fail(`${path}.spec.${field}`, "a list");
-    for (let i = 0; i < containers.length; i++) checkContainer(containers[i], path, field, i);
+    optionalArray(spec[field], `${path}.spec.${field}`).forEach((c, i) => {
+      checkContainer(c, `${path}.spec.${field}[${i}]`);
+    });
   }
   if (spec.containers === undefined || spec.containers === null) spec.containers = [];
-  if (spec.volumes === undefined && spec.imagePullSecrets === undefined) {
-    if (value.metadata === undefined) value.metadata = metadata;
-    return value as unknown as Pod;
-  }
   optionalArray(spec.volumes, `${path}.spec.volumes`).forEach((v, i) => {
     checkVolume(v, `${path}.spec.volumes[${i}]`);
   });
