@@ -8,6 +8,7 @@
 //   PROFILE_PODS=large PROFILE_CONNECTIONS=8 PROFILE_SECONDS=5 PROFILE_CPU=1 tsx bench/profile.ts
 //   PROFILE_NODE_FLAGS="--max-semi-space-size=8 --trace-gc" …   flags for the webhook's node
 //   PROFILE_FROM=/tmp/old/dist …   the webhook from another build (e.g. of main), to compare
+//   PROFILE_THREADS=1 …   CPU per request of each thread (the event loop, V8's helpers, libuv's)
 //
 // Not part of `make bench` (that one runs the real `serve` against a real API server).
 
@@ -28,6 +29,8 @@ const CONNECTIONS = (env.PROFILE_CONNECTIONS ?? "1,8,32").split(",").map(Number)
 const CPU_PROFILE = env.PROFILE_CPU === "1";
 const NODE_FLAGS = (env.PROFILE_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
 const BASELINE = env.PROFILE_BASELINE !== "0";
+// PROFILE_THREADS=1: each server's CPU per request split by thread (event loop, GC helpers, libuv).
+const THREADS = env.PROFILE_THREADS === "1";
 // Requests per second over all connections (paced); unset: as fast as each server answers. At a
 // fixed rate both servers handle the same number of requests per event-loop turn, so their CPU
 // per request compares like for like (a slower server otherwise pays more wake-ups per request).
@@ -94,12 +97,32 @@ function peakRssMb(pid: number): number {
   return Number(line.replace("VmHWM:", "").replace("kB", "").trim()) / 1024;
 }
 
+/** CPU ms of each thread of the process, by thread name: what runs besides the event loop. */
+function threadCpuMs(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10);
+  }
+  return byName;
+}
+
 async function measure(server: Running, body: string, connections: number) {
   const pid = server.child.pid as number;
   await wrk(server.url, body, connections, 1, work, RATE); // warm-up
   const before = cpuMs(pid);
+  const threadsBefore = THREADS ? threadCpuMs(pid) : undefined;
   const result = await wrk(server.url, body, connections, SECONDS, work, RATE);
   const cpuUs = ((cpuMs(pid) - before) * 1000) / result.requests;
+  if (threadsBefore) {
+    const shares = [...threadCpuMs(pid)].map(
+      ([name, ms]) =>
+        `${name} ${(((ms - (threadsBefore.get(name) ?? 0)) * 1000) / result.requests).toFixed(1)}`,
+    );
+    say(`   CPU µs per request by thread (pid ${pid}): ${shares.join(", ")}`);
+  }
   return { rps: result.rps, cpuUs, p99: result.p99Ms, errors: result.errors };
 }
 

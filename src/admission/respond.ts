@@ -44,8 +44,13 @@ function toBase64(text: string): string {
   return scratch.toString("base64", 0, length);
 }
 
-/** Patches as completeReview encoded them: base64 only, which JSON text never escapes. */
-const encodedPatches = new WeakMap<AdmissionResponse, string>();
+/**
+ * The last patch completeReview encoded (base64 only, which JSON text never escapes) and the
+ * response it went into: the server writes a review right after completing it. Not a WeakMap of
+ * every response: a WeakMap entry per admission made each young-generation collection slower and
+ * the heap larger (bench/profile.ts, typical pod: see the README).
+ */
+let encoded: { response: AdmissionResponse; patch: string } | undefined;
 
 /** Below this many characters the patch is serialized with the rest. */
 const SPLICED_PATCH_CHARS = 1024;
@@ -59,7 +64,12 @@ const SPLICED_PATCH_CHARS = 1024;
 export function reviewJson(review: AdmissionReviewResponse): string {
   const { response } = review;
   const patch = response.patch;
-  if (patch === undefined || patch.length < SPLICED_PATCH_CHARS || encodedPatches.get(response) !== patch) {
+  if (
+    patch === undefined ||
+    patch.length < SPLICED_PATCH_CHARS ||
+    encoded?.response !== response ||
+    encoded.patch !== patch
+  ) {
     return JSON.stringify(review);
   }
   const text = JSON.stringify({ ...review, response: { ...response, patch: "" } });
@@ -88,7 +98,7 @@ export function completeReview(
     if (verdict.patch.length > 0) {
       response.patchType = "JSONPatch";
       response.patch = toBase64(JSON.stringify(verdict.patch));
-      encodedPatches.set(response, response.patch);
+      encoded = { response, patch: response.patch };
     }
     if (verdict.warnings && verdict.warnings.length > 0) response.warnings = verdict.warnings;
   } else {

@@ -81,7 +81,7 @@ function answerUndecodable(
   deps: ReviewHandlerDeps,
   decoded: Extract<ReturnType<typeof decodeReview>, { kind: "decode-error" }>,
 ): HandledReview {
-  deps.metrics?.admissions.inc({ decision: "error", reason: "bad-request" });
+  deps.metrics?.countAdmission("error", "bad-request");
   deps.logger.warn("bad admission review", { uid: decoded.uid, error: decoded.message });
   // The message may quote a field name of the body: keep it small.
   const message = `Invalid AdmissionReview: ${clip(decoded.message, 1000)}`;
@@ -128,8 +128,7 @@ function finish(
       ? "error"
       : "denied";
   const seconds = Number(process.hrtime.bigint() - review.started) / 1e9;
-  deps.metrics?.admissions.inc({ decision, reason: outcome.reason });
-  deps.metrics?.admissionDuration.observe({ decision }, seconds);
+  deps.metrics?.countAdmission(decision, outcome.reason, seconds);
   deps.logger.info("admission", {
     // A direct caller chooses uid, namespace and subresource too: bounded like the names.
     uid: clip(request.uid, LOGGED_NAME_CHARS),
