@@ -6,7 +6,7 @@
 //   HANDLER_FROM=/tmp/old/dist …   another build
 
 import { getHeapStatistics } from "node:v8";
-import { BENCH_KEYS, BENCH_OWNER, PODS, review } from "./pods.js";
+import { BENCH_KEYS, BENCH_OWNER, BENCH_POLICY, PODS, review } from "./pods.js";
 
 const from = process.env.HANDLER_FROM;
 const root = from === "src" ? "../src" : (from ?? "../dist");
@@ -23,13 +23,7 @@ const index = new MemorySecretIndex();
 index.set("bench", `user--${BENCH_OWNER}--secrets`, BENCH_KEYS);
 let logged = 0;
 const handle = createReviewHandler({
-  policy: {
-    scope: "user",
-    clusterName: "bench",
-    trustedUsers: new Set(["platform-submitter"]),
-    trustedGroups: new Set(["apolo:platform"]),
-    trustedControllers: new Set(),
-  },
+  policy: BENCH_POLICY,
   index,
   refresh: undefined,
   logger: createLogger("info", (line) => {

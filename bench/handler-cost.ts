@@ -6,7 +6,7 @@
 //   tsx bench/handler-cost.ts            (runs dist/: `make build` first)
 //   HANDLER_FROM=/tmp/old/dist tsx bench/handler-cost.ts      another build, e.g. of main
 
-import { BENCH_KEYS, BENCH_OWNER, PODS, review } from "./pods.js";
+import { BENCH_KEYS, BENCH_OWNER, BENCH_POLICY, PODS, review } from "./pods.js";
 
 // HANDLER_FROM: "src", or another build's dist/ folder (an absolute path) to compare with.
 const from = process.env.HANDLER_FROM;
@@ -29,13 +29,7 @@ const index = new MemorySecretIndex();
 index.set("bench", `user--${BENCH_OWNER}--secrets`, BENCH_KEYS);
 let logged = 0;
 const handle = createReviewHandler({
-  policy: {
-    scope: "user",
-    clusterName: "bench",
-    trustedUsers: new Set(["platform-submitter"]),
-    trustedGroups: new Set(["apolo:platform"]),
-    trustedControllers: new Set(),
-  },
+  policy: BENCH_POLICY,
   index,
   refresh: undefined,
   logger: createLogger("info", (line) => {

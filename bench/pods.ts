@@ -1,6 +1,7 @@
 // The pods the benchmarks send, and the store they need: no references, a typical job
 // (3 env references, 1 file), and a large pod (20 containers with 30 references each).
 
+import type { Policy } from "../src/core/policy.js";
 import { reviewFor } from "../test/support/review.js";
 
 export const BENCH_OWNER = "bench";
@@ -61,3 +62,12 @@ export const PODS: Record<"none" | "typical" | "large", Json> = {
 export function review(podValue: Json, uid: string): Json {
   return reviewFor(podValue, uid, { username: "platform-submitter", groups: ["apolo:platform"] }, "bench");
 }
+
+/** The policy every in-process bench tool serves with: the platform's submitter trusted. */
+export const BENCH_POLICY: Policy = {
+  scope: "user",
+  clusterName: "bench",
+  trustedUsers: new Set(["platform-submitter"]),
+  trustedGroups: new Set(["apolo:platform"]),
+  trustedControllers: new Set(),
+};

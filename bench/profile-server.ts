@@ -4,7 +4,7 @@
 // Usage: profile-server PORT CERT KEY; exits (writing any profile) on SIGTERM.
 
 import { readFileSync } from "node:fs";
-import { BENCH_KEYS, BENCH_OWNER } from "./pods.js";
+import { BENCH_KEYS, BENCH_OWNER, BENCH_POLICY } from "./pods.js";
 
 // The compiled server (dist/, as `make build` leaves it), so that the profile shows the code that
 // runs in production (tsx's transform adds helper calls of its own). PROFILE_FROM=src runs the
@@ -31,13 +31,7 @@ const bodyBudget = new BodyBudget(16 * 1024 * 1024);
 const metrics = createMetrics({ storeCount: 1, keyCount: BENCH_KEYS.length, synced: true }, bodyBudget);
 const app = createApp({
   handleReview: createReviewHandler({
-    policy: {
-      scope: "user",
-      clusterName: "bench",
-      trustedUsers: new Set(["platform-submitter"]),
-      trustedGroups: new Set(["apolo:platform"]),
-      trustedControllers: new Set(),
-    },
+    policy: BENCH_POLICY,
     index,
     refresh: undefined,
     logger,
