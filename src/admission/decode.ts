@@ -41,16 +41,22 @@ function checkUserInfo(value: unknown): UserInfo {
   if (!isObject(value)) fail("request.userInfo", "an object");
   const username = optionalString(value.username, "request.userInfo.username") ?? "";
   const groups = optionalArray(value.groups, "request.userInfo.groups");
-  groups.forEach((g, i) => {
-    if (typeof g !== "string") fail(`request.userInfo.groups[${i}]`, "a string");
-  });
+  for (let i = 0; i < groups.length; i++) {
+    if (typeof groups[i] !== "string") fail(`request.userInfo.groups[${i}]`, "a string");
+  }
   const uid = optionalString(value.uid, "request.userInfo.uid");
-  return { username, groups: groups as string[], ...(uid === undefined ? {} : { uid }) };
+  const info: UserInfo = { username, groups: groups as string[] };
+  if (uid !== undefined) info.uid = uid;
+  return info;
 }
+
+// Field lists made once, not per review (decode runs for every request).
+const KIND_FIELDS: readonly string[] = ["group", "version", "kind"];
+const RESOURCE_FIELDS: readonly string[] = ["group", "version", "resource"];
 
 function checkGroupVersion(value: unknown, path: string, last: "kind" | "resource"): Json {
   if (!isObject(value)) fail(path, "an object");
-  for (const field of ["group", "version", last]) {
+  for (const field of last === "kind" ? KIND_FIELDS : RESOURCE_FIELDS) {
     if (typeof (value[field] ?? "") !== "string") fail(`${path}.${field}`, "a string");
   }
   return value;
@@ -128,8 +134,9 @@ function checkRequest(request: Json, uid: string): AdmissionRequest {
     isPod && operation === "UPDATE" && request.oldObject !== undefined && request.oldObject !== null
       ? checkPod(request.oldObject, "request.oldObject")
       : undefined;
-  const workload = checkWorkload(request, kind, operation);
-  return {
+  // A pod is no workload kind: its kind needs no lookup.
+  const workload = isPod ? undefined : checkWorkload(request, kind, operation);
+  const decoded: AdmissionRequest = {
     uid,
     kind: {
       group: String(kind.group ?? ""),
@@ -147,10 +154,16 @@ function checkRequest(request: Json, uid: string): AdmissionRequest {
     operation: operation as Operation,
     userInfo: checkUserInfo(request.userInfo ?? {}),
     object,
-    ...(oldObject === undefined ? {} : { oldObject }),
-    ...(workload === undefined ? {} : { workload }),
-    dryRun: request.dryRun === true,
-  };
+  } as AdmissionRequest;
+  // Set in the same order as the fields above, without a spread of a temporary object each.
+  if (oldObject !== undefined) decoded.oldObject = oldObject;
+  if (workload !== undefined) decoded.workload = workload;
+  decoded.dryRun = request.dryRun === true;
+  return decoded;
+}
+
+function decodeError(uid: string | undefined, apiVersion: string, message: string): DecodeError {
+  return { kind: "decode-error", uid, apiVersion, message };
 }
 
 /** Decodes an AdmissionReview body. Pods are checked only when the request is about pods. */
@@ -159,20 +172,23 @@ export function decodeReview(body: unknown): DecodedReview | DecodeError {
     isObject(body) && typeof body.apiVersion === "string" ? body.apiVersion : ADMISSION_API_VERSION;
   const request = isObject(body) && isObject(body.request) ? body.request : undefined;
   const uid = request && typeof request.uid === "string" && request.uid !== "" ? request.uid : undefined;
-  const error = (message: string): DecodeError => ({ kind: "decode-error", uid, apiVersion, message });
-
-  if (!isObject(body)) return error("the body must be a JSON object (an AdmissionReview)");
+  if (!isObject(body))
+    return decodeError(uid, apiVersion, "the body must be a JSON object (an AdmissionReview)");
   if (body.kind !== "AdmissionReview")
-    return error(`kind must be "AdmissionReview", got ${JSON.stringify(body.kind)}`);
+    return decodeError(uid, apiVersion, `kind must be "AdmissionReview", got ${JSON.stringify(body.kind)}`);
   if (apiVersion !== ADMISSION_API_VERSION) {
-    return error(`apiVersion must be "${ADMISSION_API_VERSION}" (set admissionReviewVersions: ["v1"])`);
+    return decodeError(
+      uid,
+      apiVersion,
+      `apiVersion must be "${ADMISSION_API_VERSION}" (set admissionReviewVersions: ["v1"])`,
+    );
   }
-  if (!request) return error("request is missing");
-  if (!uid) return error("request.uid is missing");
+  if (!request) return decodeError(uid, apiVersion, "request is missing");
+  if (!uid) return decodeError(uid, apiVersion, "request.uid is missing");
   try {
     return { kind: "review", apiVersion, request: checkRequest(request, uid) };
   } catch (caught) {
-    if (caught instanceof ShapeError) return error(caught.message);
+    if (caught instanceof ShapeError) return decodeError(uid, apiVersion, caught.message);
     throw caught;
   }
 }
