@@ -10,15 +10,11 @@
 // them), and so are charsets other than UTF-8.
 
 import type { Request, RequestHandler, Response } from "express";
+import { type ByteBudget, readJsonBody } from "../lifecycle/json-body.js";
 import { excerpt } from "./excerpt.js";
 import { HttpError } from "./http-error.js";
 
-/** What the gate needs of a byte budget (the webhook's BodyBudget fits). */
-export interface ByteBudget {
-  readonly limitBytes: number;
-  tryReserve(bytes: number): boolean;
-  release(bytes: number): void;
-}
+export type { ByteBudget };
 
 export interface BodyGateOptions {
   /** Bytes of bodies held at once over all callers; undefined: no cap (nor per-caller cap). */
@@ -54,12 +50,12 @@ export function bodyGate(options: BodyGateOptions): RequestHandler {
       return;
     }
     const declared = Number(request.headers["content-length"] ?? 0);
-    if (options.budget && !holdDeclared(declaredByCaller, options, options.callerOf(response), declared)) {
+    const caller = options.callerOf(response);
+    if (options.budget && !holdDeclared(declaredByCaller, options, caller, declared)) {
       request.resume();
       next(callerBusy());
       return;
     }
-    const caller = options.callerOf(response);
     response.once("close", () => {
       if (options.budget) releaseDeclared(declaredByCaller, caller, declared);
     });
@@ -154,8 +150,9 @@ function budgetBusy(budget: ByteBudget): HttpError {
 }
 
 /**
- * Reads the body, each chunk taken from the budget as it arrives and held until the answer is
- * sent. A refusal mid-body stops keeping bytes: the rest is read and dropped.
+ * Reads the body (lifecycle/json-body.ts), each chunk taken from the budget as it arrives and
+ * held until the answer is sent. A refusal mid-body stops keeping bytes: the rest is read and
+ * dropped.
  */
 function readBody(
   request: Request,
@@ -163,46 +160,37 @@ function readBody(
   options: BodyGateOptions,
   next: (error?: unknown) => void,
 ): void {
-  const { budget, maxBodyBytes } = options;
+  const { budget } = options;
   const lease = { bytes: 0 };
   response.once("close", () => budget?.release(lease.bytes));
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let done = false;
-  const finish = (error?: HttpError) => {
-    if (done) return;
-    done = true;
+  const refuse = (error: HttpError) => {
     clearTimeout(timer);
-    request.off("data", onData);
-    if (!error) {
-      parseInto(request, Buffer.concat(chunks, size), next);
-      return;
-    }
-    chunks.length = 0;
     budget?.release(lease.bytes);
     lease.bytes = 0;
     request.resume();
     next(error);
   };
+  const stop = readJsonBody(request, options.maxBodyBytes, budget, lease, (body) => {
+    clearTimeout(timer);
+    if (body.kind === "json" || body.kind === "empty") {
+      // An empty body is an empty object, as express.json read it: the route says what it needs.
+      request.body = body.kind === "json" ? body.value : {};
+      next();
+    } else if (body.kind === "too-large") refuse(new HttpError(413, TOO_LARGE));
+    else if (body.kind === "busy" && budget) refuse(budgetBusy(budget));
+    else if (body.kind === "invalid")
+      refuse(new HttpError(400, 'the body is not valid JSON: send {"key": "NAME", "value": "<base64>"}'));
+    // failed: the caller went away; nothing is answered.
+  });
   const timer = setTimeout(() => {
+    stop();
     // A caller that stopped sending would keep the socket: it is closed once the answer is sent.
     response.set("connection", "close");
-    finish(bodyTimeout(options.readTimeoutMs));
+    refuse(bodyTimeout(options.readTimeoutMs));
   }, options.readTimeoutMs);
   timer.unref();
-  const onData = (chunk: Buffer) => {
-    if (size + chunk.length > maxBodyBytes) return finish(new HttpError(413, TOO_LARGE));
-    if (budget && !budget.tryReserve(chunk.length)) return finish(budgetBusy(budget));
-    if (budget) lease.bytes += chunk.length;
-    chunks.push(chunk);
-    size += chunk.length;
-  };
-  request.on("data", onData);
-  request.once("end", () => finish());
-  // The caller went away (the request errs, the response closes): nothing is answered.
-  request.on("error", () => undefined);
   response.once("close", () => {
-    done = true;
+    stop();
     clearTimeout(timer);
   });
 }
@@ -212,20 +200,4 @@ function bodyTimeout(ms: number): HttpError {
     408,
     `the body did not arrive within ${ms / 1000} s of the request's headers: send it whole without pausing`,
   );
-}
-
-function parseInto(request: Request, bytes: Buffer, next: (error?: unknown) => void): void {
-  // An empty body is an empty object, as express.json read it: the route says what it needs.
-  if (bytes.length === 0) {
-    request.body = {};
-    next();
-    return;
-  }
-  try {
-    request.body = JSON.parse(bytes.toString("utf8")) as unknown;
-  } catch {
-    next(new HttpError(400, 'the body is not valid JSON: send {"key": "NAME", "value": "<base64>"}'));
-    return;
-  }
-  next();
 }

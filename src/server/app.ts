@@ -3,6 +3,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type ErrorRequestHandler, type Express } from "express";
 import { reviewJson } from "../admission/respond.js";
+import { readJsonBody } from "../lifecycle/json-body.js";
 import { probeRoutes, type Readiness } from "../lifecycle/probes.js";
 import type { BodyBudget } from "./body-budget.js";
 import type { HandledReview, ReviewHandler } from "./review-handler.js";
@@ -52,7 +53,7 @@ function handleMutate(request: IncomingMessage, response: ServerResponse, option
       refuseUnread(request, response, 429, { error });
       return;
     }
-    if (body.kind === "invalid") {
+    if (body.kind === "invalid" || body.kind === "empty") {
       sendJson(response, 400, { error: "request body is not valid JSON: expected an AdmissionReview" });
       return;
     }
@@ -103,72 +104,6 @@ function createExpressApp(options: AppOptions): Express {
   };
   app.use(onError);
   return app;
-}
-
-type BodyResult =
-  | { kind: "json"; value: unknown }
-  | { kind: "too-large" }
-  | { kind: "busy" }
-  | { kind: "invalid" }
-  | { kind: "failed" };
-
-/**
- * Reads a JSON body of at most `limit` bytes, holding no more than the budget allows. A declared
- * Content-Length over the limit is refused at once; otherwise bytes are reserved as they arrive,
- * never from what a header announces (idle connections declaring large bodies would hold the
- * whole budget). What is reserved is added to `lease`, which the caller releases.
- */
-function readJsonBody(
-  request: IncomingMessage,
-  limit: number,
-  budget: BodyBudget,
-  lease: { bytes: number },
-  done: (body: BodyResult) => void,
-): void {
-  const header = request.headers["content-length"];
-  const declared = header === undefined ? undefined : Number(header);
-  if (declared !== undefined && declared > limit) {
-    request.resume();
-    done({ kind: "too-large" });
-    return;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let finished = false;
-  const finish = (body: BodyResult) => {
-    if (finished) return;
-    finished = true;
-    done(body);
-  };
-  request.on("data", (chunk: Buffer) => {
-    if (finished) return;
-    if (size + chunk.length > limit) {
-      finish({ kind: "too-large" });
-      return;
-    }
-    if (budget.tryReserve(chunk.length)) {
-      lease.bytes += chunk.length;
-      chunks.push(chunk);
-    } else {
-      chunks.length = 0;
-      finish({ kind: "busy" });
-      return;
-    }
-    size += chunk.length;
-  });
-  request.on("end", () => {
-    if (finished) return;
-    const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-    let value: unknown;
-    try {
-      value = JSON.parse(bytes.toString("utf8"));
-    } catch {
-      finish({ kind: "invalid" });
-      return;
-    }
-    finish({ kind: "json", value });
-  });
-  request.on("error", () => finish({ kind: "failed" }));
 }
 
 /**
