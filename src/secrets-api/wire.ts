@@ -3,6 +3,7 @@
 // read as own properties only, checked in one pass (no regex), and quoted at most 100 characters.
 // Pure: no I/O.
 
+import { isOwnerName } from "../core/identity.js";
 import { SECRET_NAME_RULE } from "../core/messages.js";
 import { isValidSecretName } from "../core/reference.js";
 import { isBase64 } from "./base64.js";
@@ -32,18 +33,12 @@ const MAX_PLACE_NAME = 63;
 export const PLACE_NAME_RULE =
   "1 to 63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, with no '--', '..', '.-' or '-.'";
 
-/** Whether `name` may name an org or a project (PLACE_NAME_RULE). One pass, no regex. */
+/**
+ * Whether `name` may name an org or a project (PLACE_NAME_RULE): the owner rule of
+ * core/identity.ts (one pass, no regex) for a single part, at most a label's length.
+ */
 export function isPlaceName(name: string): boolean {
-  if (name.length === 0 || name.length > MAX_PLACE_NAME) return false;
-  let previousAlphanumeric = false;
-  for (let i = 0; i < name.length; i++) {
-    const code = name.charCodeAt(i);
-    const alphanumeric = (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39);
-    // '-' and '.' must each follow a letter or digit: no leading one, no two in a row.
-    if (!alphanumeric && ((code !== 0x2d && code !== 0x2e) || !previousAlphanumeric)) return false;
-    previousAlphanumeric = alphanumeric;
-  }
-  return previousAlphanumeric;
+  return name.length <= MAX_PLACE_NAME && !name.includes("/") && isOwnerName(name);
 }
 
 type PlaceField = "org_name" | "project_name";
