@@ -1,7 +1,8 @@
 // 1. Admission throughput and latency over HTTPS keep-alive: the webhook vs a minimal HTTPS server
-// (baseline-server.ts) on the same requests, for three pods at three concurrency levels, in
-// BENCH_ROUNDS alternating rounds (figures are medians: drift hits both alike), plus the latency
-// of the typical pod at half the webhook's maximum throughput.
+// (baseline-server.ts) and vs the floor (floor-server.ts: the webhook's very answers, log line and
+// counts without any check) on the same requests, for three pods at three concurrency levels, in
+// BENCH_ROUNDS rounds whose order rotates (figures are medians: drift hits all alike), plus the
+// latency of the typical pod at half the webhook's maximum throughput.
 
 import { ApiException } from "@kubernetes/client-node";
 import type { LocalCluster } from "../test/cluster/harness.js";
@@ -23,7 +24,7 @@ import {
 } from "./common.js";
 import { cpuMs, type LoadResult, wrk } from "./load.js";
 import { BENCH_KEYS, BENCH_OWNER, PODS, review } from "./pods.js";
-import { atLeast, atMost, median, type Target } from "./targets.js";
+import { atLeast, atMost, median, type Target, withFloor } from "./targets.js";
 
 export const CONCURRENCY = [1, 8, 32] as const;
 
@@ -34,18 +35,26 @@ export interface AdmissionRow {
   concurrency: number;
   /** The round whose throughput ratio is the median, for its latencies. */
   baseline: Measured;
+  floor: Measured;
   webhook: Measured;
   /** Medians over the rounds. */
   baselineRps: number;
+  floorRps: number;
   webhookRps: number;
   baselineCpuUs: number;
+  floorCpuUs: number;
   webhookCpuUs: number;
-  /** Median over the rounds of webhook req/s ÷ baseline req/s (each round measures both). */
+  /** Median over the rounds of webhook req/s ÷ baseline req/s (each round measures all three). */
   throughputRatio: number;
   /** Median over the rounds of webhook CPU per request ÷ the baseline's. */
   cpuRatio: number;
-  rounds: Array<{ baseline: Measured; webhook: Measured }>;
+  /** The same two ratios for the floor (floor-server.ts): what the answers alone cost. */
+  floorThroughputRatio: number;
+  floorCpuRatio: number;
+  rounds: Round[];
 }
+
+type Round = { baseline: Measured; floor: Measured; webhook: Measured };
 
 /** wrk against a server, with the server's own CPU time per request. */
 async function measured(url: string, body: string, connections: number, pid: number, work: string) {
@@ -92,61 +101,91 @@ export async function patchOperations(
 
 function printRow(row: AdmissionRow): void {
   const { baseline: b, webhook: w } = row;
-  const errors = row.rounds.reduce((n, r) => n + r.baseline.errors + r.webhook.errors, 0);
+  const errors = row.rounds.reduce((n, r) => n + r.baseline.errors + r.floor.errors + r.webhook.errors, 0);
   const spread = row.rounds.map((r) => (r.webhook.rps / r.baseline.rps).toFixed(2)).join(" ");
   say(
     `   ${row.pod.padEnd(8)} c=${String(row.concurrency).padEnd(3)} baseline ${row.baselineRps.toFixed(0).padStart(6)}/s p50 ${ms(b.p50Ms)} p99 ${ms(b.p99Ms)} ms | webhook ${row.webhookRps.toFixed(0).padStart(6)}/s p50 ${ms(w.p50Ms)} p99 ${ms(w.p99Ms)} max ${ms(w.maxMs)} ms | ratio ${row.throughputRatio.toFixed(2)} (rounds ${spread}) | CPU/req ${row.baselineCpuUs.toFixed(0)} → ${row.webhookCpuUs.toFixed(0)} µs (${row.cpuRatio.toFixed(2)}x)${errors ? ` | ${errors} errors` : ""}`,
   );
+  say(
+    `   ${"".padEnd(8)}       floor ${row.floorRps.toFixed(0).padStart(6)}/s, ${row.floorCpuUs.toFixed(0)} µs/req: floor ÷ baseline ${row.floorThroughputRatio.toFixed(2)} (CPU ${row.floorCpuRatio.toFixed(2)}x), webhook ÷ floor ${(row.webhookRps / row.floorRps).toFixed(2)}`,
+  );
 }
 
-/** ROUNDS alternating measurements of both servers (the order swaps each round), medians. */
+interface Server {
+  url: string;
+  pid: number;
+}
+
+/** ROUNDS measurements of the three servers, in an order that rotates each round; medians. */
 async function measuredRow(
   context: BenchContext,
-  baseline: Baseline,
+  servers: { baseline: Server; floor: Server },
   pod: string,
   body: string,
   concurrency: number,
 ): Promise<AdmissionRow> {
   const { cluster, work } = context;
-  const webhookUrl = cluster.webhook.url;
-  await wrk(webhookUrl, body, concurrency, 1, work); // warm-up
-  await wrk(baseline.url, body, concurrency, 1, work);
-  const rounds: AdmissionRow["rounds"] = [];
+  const all: Array<[keyof Round, Server]> = [
+    ["baseline", servers.baseline],
+    ["floor", servers.floor],
+    ["webhook", { url: cluster.webhook.url, pid: webhookPid(cluster) }],
+  ];
+  for (const [, server] of all) await wrk(server.url, body, concurrency, 1, work); // warm-up
+  const rounds: Round[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const base = () => measured(baseline.url, body, concurrency, baseline.pid, work);
-    const hook = () => measured(webhookUrl, body, concurrency, webhookPid(cluster), work);
-    if (round % 2 === 0) rounds.push({ baseline: await base(), webhook: await hook() });
-    else {
-      const webhook = await hook();
-      rounds.push({ baseline: await base(), webhook });
+    const measuredRound: Partial<Round> = {};
+    for (let i = 0; i < all.length; i++) {
+      const [name, server] = all[(i + round) % all.length] as [keyof Round, Server];
+      measuredRound[name] = await measured(server.url, body, concurrency, server.pid, work);
     }
+    rounds.push(measuredRound as Round);
   }
-  const ratio = (r: (typeof rounds)[number]) => r.webhook.rps / r.baseline.rps;
+  const ratio = (r: Round) => r.webhook.rps / r.baseline.rps;
   const middle = rounds.toSorted((a, b) => ratio(a) - ratio(b))[(rounds.length - 1) >> 1] ?? rounds[0];
   if (!middle) throw new Error("BENCH_ROUNDS must be at least 1");
+  const of = (pick: (r: Round) => number) => median(rounds.map(pick));
   return {
     pod,
     concurrency,
     baseline: middle.baseline,
+    floor: middle.floor,
     webhook: middle.webhook,
-    baselineRps: median(rounds.map((r) => r.baseline.rps)),
-    webhookRps: median(rounds.map((r) => r.webhook.rps)),
-    baselineCpuUs: median(rounds.map((r) => r.baseline.cpuUsPerRequest)),
-    webhookCpuUs: median(rounds.map((r) => r.webhook.cpuUsPerRequest)),
-    throughputRatio: median(rounds.map(ratio)),
-    cpuRatio: median(rounds.map((r) => r.webhook.cpuUsPerRequest / r.baseline.cpuUsPerRequest)),
+    baselineRps: of((r) => r.baseline.rps),
+    floorRps: of((r) => r.floor.rps),
+    webhookRps: of((r) => r.webhook.rps),
+    baselineCpuUs: of((r) => r.baseline.cpuUsPerRequest),
+    floorCpuUs: of((r) => r.floor.cpuUsPerRequest),
+    webhookCpuUs: of((r) => r.webhook.cpuUsPerRequest),
+    throughputRatio: of(ratio),
+    cpuRatio: of((r) => r.webhook.cpuUsPerRequest / r.baseline.cpuUsPerRequest),
+    floorThroughputRatio: of((r) => r.floor.rps / r.baseline.rps),
+    floorCpuRatio: of((r) => r.floor.cpuUsPerRequest / r.baseline.cpuUsPerRequest),
     rounds,
   };
 }
 
-async function podRows(context: BenchContext, baseline: Baseline) {
+/** The floor stands for the webhook's work only if it gives the very same answer text. */
+async function sameAnswers(cluster: LocalCluster, floorUrl: string, pod: string, body: string) {
+  const options = { ca: cluster.plane.ca.pem };
+  const [webhook, floor] = await Promise.all([
+    postJson(cluster.webhook.url, JSON.parse(body), options),
+    postJson(floorUrl, JSON.parse(body), options),
+  ]);
+  if (webhook.text !== floor.text)
+    throw new Error(
+      `the floor server answers the ${pod} pod unlike the webhook: update bench/floor-server.ts\nwebhook: ${webhook.text.slice(0, 400)}\nfloor:   ${floor.text.slice(0, 400)}`,
+    );
+}
+
+async function podRows(context: BenchContext, servers: { baseline: Baseline; floor: Baseline }) {
   const rows: AdmissionRow[] = [];
   for (const [pod, value] of Object.entries(PODS)) {
     const body = JSON.stringify(review(value, "0f2d1c7e-bench"));
     const operations = await patchOperations(context.cluster, pod, body);
+    await sameAnswers(context.cluster, servers.floor.url, pod, body);
     say(`   ${pod}: ${Buffer.byteLength(body)} bytes per review, ${operations} patch operations`);
     for (const concurrency of CONCURRENCY) {
-      const row = await measuredRow(context, baseline, pod, body, concurrency);
+      const row = await measuredRow(context, servers, pod, body, concurrency);
       rows.push(row);
       printRow(row);
     }
@@ -158,24 +197,29 @@ async function podRows(context: BenchContext, baseline: Baseline) {
 export function admissionTargets(rows: readonly AdmissionRow[]): Target[] {
   const at = (pod: string, c: number) => rows.find((r) => r.pod === pod && r.concurrency === c);
   const targets: Target[] = [];
-  for (const c of CONCURRENCY)
+  const throughput = (what: string, pod: string, bound: number) => {
+    for (const c of CONCURRENCY) {
+      const row = at(pod, c);
+      targets.push(
+        withFloor(
+          atLeast(`${what}: throughput ÷ baseline, c=${c}`, row?.throughputRatio, bound),
+          row?.floorThroughputRatio,
+        ),
+      );
+    }
+  };
+  throughput("typical pod", "typical", 0.85);
+  for (const c of CONCURRENCY) {
+    const row = at("typical", c);
     targets.push(
-      atLeast(`typical pod: throughput ÷ baseline, c=${c}`, at("typical", c)?.throughputRatio, 0.85),
-    );
-  for (const c of CONCURRENCY)
-    targets.push(atMost(`typical pod: CPU per request ÷ baseline, c=${c}`, at("typical", c)?.cpuRatio, 1.2));
-  for (const c of CONCURRENCY)
-    targets.push(
-      atLeast(`no-reference pod: throughput ÷ baseline, c=${c}`, at("none", c)?.throughputRatio, 0.95),
-    );
-  for (const c of CONCURRENCY)
-    targets.push(
-      atLeast(
-        `large pod (20 × 30 refs): throughput ÷ baseline, c=${c}`,
-        at("large", c)?.throughputRatio,
-        0.5,
+      withFloor(
+        atMost(`typical pod: CPU per request ÷ baseline, c=${c}`, row?.cpuRatio, 1.2),
+        row?.floorCpuRatio,
       ),
     );
+  }
+  throughput("no-reference pod", "none", 0.95);
+  throughput("large pod (20 × 30 refs)", "large", 0.5);
   return targets;
 }
 
@@ -204,12 +248,14 @@ export const admission: Benchmark = {
     );
     await withBenchStore(context.cluster, context.cluster.webhook.metricsPort);
     const baseline = await startBaseline(context.cluster, "baseline");
+    const floor = await startBaseline(context.cluster, "floor", undefined, "floor-server.ts");
     try {
-      const rows = await podRows(context, baseline);
+      const rows = await podRows(context, { baseline, floor });
       const half = await halfLoad(context, rows, baseline.url);
       return { result: { rows, halfLoad: half }, targets: admissionTargets(rows) };
     } finally {
       await stopProcess(context.cluster.plane.pidFile, baseline.name);
+      await stopProcess(context.cluster.plane.pidFile, floor.name);
     }
   },
 };

@@ -14,11 +14,15 @@ export interface Baseline {
   pid: number;
 }
 
-/** A baseline server with a certificate from the cluster's CA (the webhook's own CA), on loopback. */
+/**
+ * A baseline server with a certificate from the cluster's CA (the webhook's own CA), on loopback;
+ * `script` "floor-server.ts" starts the floor instead (the webhook's answers without its checks).
+ */
 export async function startBaseline(
   cluster: LocalCluster,
   name: string,
   patchFile?: string,
+  script = "baseline-server.ts",
 ): Promise<Baseline> {
   const cert = issueCert(cluster.plane.ca, {
     name,
@@ -27,7 +31,7 @@ export async function startBaseline(
     usage: "server",
   });
   const port = await freePort();
-  const server = join(import.meta.dirname, "baseline-server.ts");
+  const server = join(import.meta.dirname, script);
   const baseline = startProcess(cluster.dir, cluster.plane.pidFile, {
     name,
     command: process.execPath,

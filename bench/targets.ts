@@ -31,6 +31,8 @@ export interface Target {
   /** The raw figures, for the results file. */
   measured: number | undefined;
   bound: number;
+  /** What the floor (the same answers without checks, floor-server.ts) reached, e.g. "floor 0.61". */
+  reference?: string;
 }
 
 type Format = (value: number) => string;
@@ -64,6 +66,13 @@ export function atMost(what: string, measured: number | undefined, bound: number
   return judged(what, measured, bound, "≤", format);
 }
 
+/** The target with what the floor reached on the same figure (undefined: not measured). */
+export function withFloor(target: Target, floor: number | undefined, format = plain): Target {
+  return floor === undefined || !Number.isFinite(floor)
+    ? target
+    : { ...target, reference: `the floor: ${format(floor)}` };
+}
+
 export const verdict = (target: Target): "met" | "missed" | "n/a" =>
   target.met === undefined ? "n/a" : target.met ? "met" : "missed";
 
@@ -71,7 +80,8 @@ export const verdict = (target: Target): "met" | "missed" | "n/a" =>
 export function summaryLines(targets: readonly Target[]): string[] {
   const width = Math.max(0, ...targets.map((t) => t.what.length));
   const lines = targets.map(
-    (t) => `   ${verdict(t).padEnd(6)} ${t.what.padEnd(width)}  ${t.value} (target ${t.limit})`,
+    (t) =>
+      `   ${verdict(t).padEnd(6)} ${t.what.padEnd(width)}  ${t.value} (target ${t.limit}${t.reference ? `; ${t.reference}` : ""})`,
   );
   const measured = targets.filter((t) => t.met !== undefined);
   const met = measured.filter((t) => t.met).length;

@@ -102,6 +102,21 @@ describe("admission targets", () => {
     expect(met("large pod (20 × 30 refs): throughput ÷ baseline, c=1")).toBe(true);
     expect(byName.size).toBe(12);
   });
+
+  it("prints what the floor reached next to the target, and only where it was measured", () => {
+    const rows = [
+      { ...row("typical", 8, 0.5, 2), floorThroughputRatio: 0.61, floorCpuRatio: 1.63 },
+      row("none", 8, 0.7, 1.5),
+    ];
+    const byName = new Map(admissionTargets(rows).map((t) => [t.what, t]));
+    const throughput = byName.get("typical pod: throughput ÷ baseline, c=8");
+    expect(throughput?.reference).toBe("the floor: 0.61");
+    expect(byName.get("typical pod: CPU per request ÷ baseline, c=8")?.reference).toBe("the floor: 1.63");
+    expect(byName.get("no-reference pod: throughput ÷ baseline, c=8")?.reference).toBeUndefined();
+    expect(summaryLines(throughput ? [throughput] : [])[0]).toContain(
+      "0.50 (target ≥ 0.85; the floor: 0.61)",
+    );
+  });
 });
 
 describe("growth per owner", () => {
