@@ -3,7 +3,9 @@
 
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { ApiException, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { parse } from "yaml";
 import { userStoreName } from "../src/core/owner.js";
 import type { LocalCluster } from "../test/cluster/harness.js";
 import type { Target } from "./targets.js";
@@ -33,6 +35,21 @@ export const SCALES = (process.env.BENCH_SCALES ?? "1000,10000,100000")
   .filter((s) => s !== "")
   .map(Number);
 export const STORE_SELECTOR = "platform.apolo.us/secrets-store=true";
+
+/**
+ * The chart's `webhook.nodeOptions` (V8 heap flags): the bench's webhook processes run with them,
+ * as a deployed webhook does; the baseline and floor servers run plain Node.
+ */
+export function chartNodeOptions(): string {
+  const file = join(import.meta.dirname, "../charts/apolo-secrets-webhook/values.yaml");
+  const values = parse(readFileSync(file, "utf8")) as { webhook?: { nodeOptions?: unknown } };
+  const options = values.webhook?.nodeOptions;
+  if (typeof options !== "string") throw new Error(`${file} has no webhook.nodeOptions string`);
+  return options;
+}
+
+/** The environment of a webhook process the bench starts: the chart's NODE_OPTIONS. */
+export const webhookEnv = (): NodeJS.ProcessEnv => ({ ...process.env, NODE_OPTIONS: chartNodeOptions() });
 
 export const say = (line: string) => process.stdout.write(`${line}\n`);
 export const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { startLocalCluster, stopLocalCluster } from "../test/cluster/harness.js";
 import { admission } from "./admission.js";
 import { apiServer } from "./api-server.js";
-import { type BenchContext, type Benchmark, say } from "./common.js";
+import { type BenchContext, type Benchmark, chartNodeOptions, say, webhookEnv } from "./common.js";
 import { scale } from "./scale.js";
 import { soak } from "./soak.js";
 import { summaryLines, type Target, verdict } from "./targets.js";
@@ -41,8 +41,9 @@ function machine() {
     cores: cpus().length,
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.version,
-    // The webhook processes inherit it: heap flags change peak RSS and throughput.
+    // The baseline and floor inherit it; the webhook processes run with the chart's (webhookNodeOptions).
     nodeOptions: process.env.NODE_OPTIONS ?? "",
+    webhookNodeOptions: chartNodeOptions(),
     date: new Date().toISOString(),
   };
 }
@@ -64,11 +65,14 @@ async function main(): Promise<void> {
   const benchmarks = chosen();
   const host = machine();
   say(
-    `apolo-secrets-webhook benchmarks on ${host.cores} × ${host.cpu}, ${host.memoryGb} GiB, Node ${host.node}, NODE_OPTIONS '${host.nodeOptions}'`,
+    `apolo-secrets-webhook benchmarks on ${host.cores} × ${host.cpu}, ${host.memoryGb} GiB, Node ${host.node}, NODE_OPTIONS '${host.nodeOptions}', the webhook's (the chart's webhook.nodeOptions) '${host.webhookNodeOptions}'`,
   );
   const work = mkdtempSync(join(tmpdir(), "apolo-bench-"));
   // wrk cannot present a client certificate: the benchmarked webhook runs without client auth.
-  const cluster = await startLocalCluster((line) => say(`   ${line}`), { clientAuth: false });
+  const cluster = await startLocalCluster((line) => say(`   ${line}`), {
+    clientAuth: false,
+    webhookEnv: webhookEnv(),
+  });
   try {
     const results = await runAll(benchmarks, { cluster, work });
     const folder = join(import.meta.dirname, "..", ".tmp", "bench");

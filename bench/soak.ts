@@ -9,7 +9,16 @@ import { stopProcess } from "../test/cluster/processes.js";
 import { launchWebhook } from "../test/cluster/webhook.js";
 import { patchOperations, withBenchStore } from "./admission.js";
 import { startBaseline } from "./baseline.js";
-import { type Benchmark, ms, peakRssMb, resetPeakRss, rssMb, SOAK_SECONDS, say } from "./common.js";
+import {
+  type Benchmark,
+  ms,
+  peakRssMb,
+  resetPeakRss,
+  rssMb,
+  SOAK_SECONDS,
+  say,
+  webhookEnv,
+} from "./common.js";
 import { wrk } from "./load.js";
 import { PODS, review } from "./pods.js";
 import { atLeast, atMost } from "./targets.js";
@@ -83,7 +92,12 @@ export const soak: Benchmark = {
     }
     say(line("baseline", baseline));
     // Without client certificates, as the shared webhook (wrk cannot present one).
-    const fresh = await launchWebhook(cluster.plane, "webhook-soak", { clientAuth: false });
+    const fresh = await launchWebhook(cluster.plane, "webhook-soak", {
+      clientAuth: false,
+      adjust: (prepared) => {
+        prepared.env = webhookEnv();
+      },
+    });
     let webhook: Sustained;
     try {
       await withBenchStore(cluster, fresh.webhook.metricsPort);

@@ -21,7 +21,7 @@ export interface LocalCluster {
  */
 export async function startLocalCluster(
   log: (line: string) => void,
-  options: { clientAuth?: boolean; webhookArgs?: readonly string[] } = {},
+  options: { clientAuth?: boolean; webhookArgs?: readonly string[]; webhookEnv?: NodeJS.ProcessEnv } = {},
 ): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), "apolo-cluster-"));
   const pidFile = join(dir, "pids");
@@ -32,7 +32,10 @@ export async function startLocalCluster(
     log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const { webhook } = await launchWebhook(plane, "webhook", {
       clientAuth: options.clientAuth ?? true,
-      adjust: (prepared) => prepared.args.push(...(options.webhookArgs ?? [])),
+      adjust: (prepared) => {
+        prepared.args.push(...(options.webhookArgs ?? []));
+        if (options.webhookEnv) prepared.env = options.webhookEnv;
+      },
     });
     log(`webhook serving on ${webhook.url}${webhook.client ? " (client certificates required)" : ""}`);
     await registerWebhook(plane, webhook);
