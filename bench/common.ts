@@ -29,7 +29,7 @@ export const ROUNDS = setting("BENCH_ROUNDS", 3);
 /** Seconds of the sustained run, for each of the webhook and the baseline. */
 export const SOAK_SECONDS = setting("BENCH_SOAK_SECONDS", 120);
 /** Pod creations per webhook in the API-server benchmark (after a warm-up of a tenth). */
-export const API_PODS = setting("BENCH_API_PODS", 400);
+export const API_PODS = setting("BENCH_API_PODS", 2000);
 export const SCALES = (process.env.BENCH_SCALES ?? "1000,10000,100000")
   .split(",")
   .filter((s) => s !== "")
@@ -48,8 +48,14 @@ export function chartNodeOptions(): string {
   return options;
 }
 
-/** The environment of a webhook process the bench starts: the chart's NODE_OPTIONS. */
-export const webhookEnv = (): NodeJS.ProcessEnv => ({ ...process.env, NODE_OPTIONS: chartNodeOptions() });
+/**
+ * The environment of a webhook process the bench starts: the chart's NODE_OPTIONS, or
+ * BENCH_WEBHOOK_NODE_OPTIONS when set (" " for none: to compare other heap flags).
+ */
+export const webhookEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  NODE_OPTIONS: process.env.BENCH_WEBHOOK_NODE_OPTIONS ?? chartNodeOptions(),
+});
 
 export const say = (line: string) => process.stdout.write(`${line}\n`);
 export const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { startLocalCluster, stopLocalCluster } from "../test/cluster/harness.js";
 import { admission } from "./admission.js";
 import { apiServer } from "./api-server.js";
-import { type BenchContext, type Benchmark, chartNodeOptions, say, webhookEnv } from "./common.js";
+import { type BenchContext, type Benchmark, say, webhookEnv } from "./common.js";
 import { scale } from "./scale.js";
 import { soak } from "./soak.js";
 import { summaryLines, type Target, verdict } from "./targets.js";
@@ -43,7 +43,7 @@ function machine() {
     node: process.version,
     // The baseline and floor inherit it; the webhook processes run with the chart's (webhookNodeOptions).
     nodeOptions: process.env.NODE_OPTIONS ?? "",
-    webhookNodeOptions: chartNodeOptions(),
+    webhookNodeOptions: webhookEnv().NODE_OPTIONS ?? "",
     date: new Date().toISOString(),
   };
 }
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const benchmarks = chosen();
   const host = machine();
   say(
-    `apolo-secrets-webhook benchmarks on ${host.cores} × ${host.cpu}, ${host.memoryGb} GiB, Node ${host.node}, NODE_OPTIONS '${host.nodeOptions}', the webhook's (the chart's webhook.nodeOptions) '${host.webhookNodeOptions}'`,
+    `apolo-secrets-webhook benchmarks on ${host.cores} × ${host.cpu}, ${host.memoryGb} GiB, Node ${host.node}, NODE_OPTIONS '${host.nodeOptions}', the webhook's (the chart's webhook.nodeOptions unless BENCH_WEBHOOK_NODE_OPTIONS) '${host.webhookNodeOptions}'`,
   );
   const work = mkdtempSync(join(tmpdir(), "apolo-bench-"));
   // wrk cannot present a client certificate: the benchmarked webhook runs without client auth.
