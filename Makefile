@@ -104,7 +104,7 @@ kind-e2e: deps cluster-tools ## the end-to-end suite on a kind cluster with the 
 	HELM=$$(grep '^HELM_BIN=' $${APOLO_TOOLS_CACHE:-$$HOME/.cache/apolo-secrets-webhook/bin}/versions.env | cut -d= -f2) bash test/kind/kind-e2e.sh
 
 .PHONY: bench
-bench: deps build prerequisites cluster-tools ## benchmarks vs a minimal Node server, every target met/missed, .tmp/bench/latest.json (BENCH_ONLY=admission,api-server,soak,scale; BENCH_SECONDS=3, BENCH_ROUNDS=3, BENCH_API_PODS=2000, BENCH_SOAK_SECONDS=120, BENCH_SCALES=1000,10000,100000)
+bench: deps build prerequisites cluster-tools ## benchmarks vs a minimal Node server, every target met/missed, .tmp/bench/latest.json (BENCH_ONLY=admission,api-server,soak,scale; BENCH_SECONDS=3, BENCH_ROUNDS=3, BENCH_API_PODS=2000, BENCH_SOAK_SECONDS=120, BENCH_SCALES=1000,10000,100000, BENCH_WEBHOOK_NODE_OPTIONS=the chart's)
 	@command -v wrk >/dev/null || { echo "make: installing wrk with apt"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	tsx bench/run.ts
 
