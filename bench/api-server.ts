@@ -140,7 +140,7 @@ async function prepareNamespaces(cluster: LocalCluster, noop: Baseline): Promise
     30_000,
     300,
   );
-  const patcher = await startBaseline(cluster, "patch-webhook", patchFile);
+  const patcher = await startBaseline(cluster, "patch-webhook", { patchFile });
   registerBaseline(cluster, noop, NOOP_NAME, NOOP_LABEL);
   registerBaseline(cluster, patcher, PATCH_NAME, PATCH_LABEL);
   const platform = client(cluster, "platform");

@@ -14,16 +14,22 @@ export interface Baseline {
   pid: number;
 }
 
-/**
- * A baseline server with a certificate from the cluster's CA (the webhook's own CA), on loopback;
- * `script` "floor-server.ts" starts the floor instead (the webhook's answers without its checks).
- */
+export interface BaselineOptions {
+  /** A base64 JSON Patch the baseline answers to every review (the same-patch no-op). */
+  patchFile?: string;
+  /** "floor-server.ts" starts the floor instead (the webhook's answers without its checks). */
+  script?: string;
+  /** The process's environment (default: the bench's own). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A baseline server with a certificate from the cluster's CA (the webhook's own CA), on loopback. */
 export async function startBaseline(
   cluster: LocalCluster,
   name: string,
-  patchFile?: string,
-  script = "baseline-server.ts",
+  options: BaselineOptions = {},
 ): Promise<Baseline> {
+  const { patchFile, script = "baseline-server.ts", env } = options;
   const cert = issueCert(cluster.plane.ca, {
     name,
     commonName: name,
@@ -38,6 +44,7 @@ export async function startBaseline(
     // Node 24 runs the TypeScript file itself (type stripping): no loader in the process whose
     // memory is compared with the webhook's.
     args: [server, String(port), cert.certFile, cert.keyFile, ...(patchFile ? [patchFile] : [])],
+    ...(env ? { env } : {}),
   });
   // Plain HTTP to the HTTPS port fails with anything but "refused" once it listens.
   const refused = (e: { cause?: { code?: string } }) => (e.cause?.code === "ECONNREFUSED" ? undefined : true);

@@ -24,7 +24,7 @@ function setting(name: string, fallback: number): number {
 
 /** Seconds of load per measurement in the admission benchmark. */
 export const SECONDS = setting("BENCH_SECONDS", 3);
-/** Alternating baseline/webhook rounds per pod and concurrency; figures are medians over rounds. */
+/** Rounds of baseline, floor and webhook per pod and concurrency; figures are medians over rounds. */
 export const ROUNDS = setting("BENCH_ROUNDS", 3);
 /** Seconds of the sustained run, for each of the webhook and the baseline. */
 export const SOAK_SECONDS = setting("BENCH_SOAK_SECONDS", 120);

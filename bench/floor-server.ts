@@ -45,6 +45,34 @@ function flush(): void {
 const counts = new Map<string, number>();
 const buckets = new Float64Array(16);
 
+// The webhook's own shortcuts, so that the floor does no work the webhook has already removed: the
+// patch's base64 through one kept buffer, the patch set into the answer's text instead of
+// scanned by JSON.stringify, the log's time formatted once per millisecond.
+let scratch = Buffer.alloc(0);
+function base64(text: string): string {
+  if (scratch.length < text.length * 3) scratch = Buffer.allocUnsafeSlow(text.length * 6);
+  return scratch.toString("base64", 0, scratch.write(text, 0, "utf8"));
+}
+
+const PATCH_MARK = '"patch":"';
+function answerText(apiVersion: string, response: Record<string, unknown>, patch: string | undefined) {
+  const text = JSON.stringify({ apiVersion, kind: "AdmissionReview", response });
+  if (patch === undefined) return text;
+  const at = text.indexOf(PATCH_MARK) + PATCH_MARK.length;
+  return text.slice(0, at) + patch + text.slice(at);
+}
+
+let clockMs = -1;
+let clockText = "";
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== clockMs) {
+    clockMs = now;
+    clockText = new Date(now).toISOString();
+  }
+  return clockText;
+}
+
 /** The file references of the platform's annotation, as the webhook mounts them. */
 function fileMounts(files: string, used: string[]) {
   return (JSON.parse(files) as string[]).map((file) => {
@@ -91,22 +119,23 @@ function answer(review: Review): string {
       `${mounts.length} secret file(s) mounted with subPath: a running container does not see later changes to the secret; restart the job to pick them up`,
     ];
   }
-  if (operations.length > 0) {
+  const patch = operations.length > 0 ? base64(JSON.stringify(operations)) : undefined;
+  if (patch !== undefined) {
     response.patchType = "JSONPatch";
-    response.patch = Buffer.from(JSON.stringify(operations)).toString("base64");
+    response.patch = "";
   }
   if (warnings) response.warnings = warnings;
   const reason = operations.length > 0 ? "mutated" : "unchanged";
   const keys = [...new Set(used)].sort().join(",");
   response.auditAnnotations =
     owner === undefined ? { decision: "allowed", reason } : { decision: "allowed", reason, owner, keys };
-  const text = JSON.stringify({ apiVersion: review.apiVersion, kind: "AdmissionReview", response });
+  const text = answerText(review.apiVersion, response, patch);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   counts.set(reason, (counts.get(reason) ?? 0) + 1);
   const bucket = Math.min(15, Math.floor(seconds * 1e4));
   buckets[bucket] = (buckets[bucket] ?? 0) + 1;
   const line = {
-    time: new Date().toISOString(),
+    time: isoNow(),
     level: "info",
     msg: "admission",
     uid: request.uid,

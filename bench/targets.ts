@@ -19,6 +19,19 @@ export function median(values: readonly number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
+/**
+ * A ratio from paired rounds whose order alternates, with each order weighing half: the mean of
+ * the median of the rounds where A ran first and of those where B did (whichever runs first may
+ * be favoured, and an odd count would tip the median towards one order). NaN without rounds.
+ */
+export function orderBalancedRatio(rounds: ReadonlyArray<{ aFirst: boolean; ratio: number }>): number {
+  const first = median(rounds.filter((r) => r.aFirst).map((r) => r.ratio));
+  const second = median(rounds.filter((r) => !r.aFirst).map((r) => r.ratio));
+  if (Number.isNaN(first)) return second;
+  if (Number.isNaN(second)) return first;
+  return (first + second) / 2;
+}
+
 export interface Target {
   /** What is measured, e.g. "typical pod: throughput ÷ baseline at c=8". */
   what: string;

@@ -5,7 +5,16 @@
 import { describe, expect, it } from "vitest";
 import { type AdmissionRow, admissionTargets } from "../../bench/admission.js";
 import { storedSecret } from "../../bench/etcd-stores.js";
-import { atLeast, atMost, growth, median, percentile, summaryLines, verdict } from "../../bench/targets.js";
+import {
+  atLeast,
+  atMost,
+  growth,
+  median,
+  orderBalancedRatio,
+  percentile,
+  summaryLines,
+  verdict,
+} from "../../bench/targets.js";
 
 describe("percentile (nearest rank)", () => {
   const hundred = Array.from({ length: 100 }, (_, i) => 100 - i); // 100 … 1, unsorted
@@ -116,6 +125,25 @@ describe("admission targets", () => {
     expect(summaryLines(throughput ? [throughput] : [])[0]).toContain(
       "0.50 (target ≥ 0.85; the floor: 0.61)",
     );
+  });
+});
+
+describe("order-balanced ratio of paired rounds", () => {
+  it("weighs the rounds where A ran first and those where B did alike, whatever their counts", () => {
+    // A is favoured when it runs first: a plain median of these five would be 1.04.
+    const rounds = [
+      { aFirst: true, ratio: 1.05 },
+      { aFirst: false, ratio: 0.92 },
+      { aFirst: true, ratio: 1.04 },
+      { aFirst: false, ratio: 0.96 },
+      { aFirst: true, ratio: 1.06 },
+    ];
+    expect(orderBalancedRatio(rounds)).toBeCloseTo((1.05 + 0.94) / 2, 10);
+  });
+
+  it("uses the one order there is, and is NaN without rounds", () => {
+    expect(orderBalancedRatio([{ aFirst: false, ratio: 0.9 }])).toBe(0.9);
+    expect(orderBalancedRatio([])).toBeNaN();
   });
 });
 
