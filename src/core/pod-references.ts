@@ -102,35 +102,29 @@ export function checkReferences(
 ): { wanted: Set<string>; problems: Problem[] } {
   const wanted = new Set<string>();
   const problems: Problem[] = [];
-  const check = (ref: SecretRef, where: string) => {
+  // `at`: the env reference, or the annotation entry's index; worded (placeOf) only for a
+  // reference that breaks a rule, as most never appear in a message.
+  const check = (ref: SecretRef, at: EnvReference | number) => {
     if (ref.cluster !== undefined && ref.cluster !== clusterName) {
       problems.push(
-        problem(422, "wrong-cluster", messages.wrongCluster(ref.text, where, ref.cluster, clusterName)),
+        problem(422, "wrong-cluster", messages.wrongCluster(ref.text, placeOf(at), ref.cluster, clusterName)),
       );
       return;
     }
     const named = referencedOwner(ref, owner);
     if (named !== owner.display) {
       problems.push(
-        problem(403, "foreign-secret", messages.foreignSecret(ref.text, where, named, owner.display)),
+        problem(403, "foreign-secret", messages.foreignSecret(ref.text, placeOf(at), named, owner.display)),
       );
       return;
     }
     wanted.add(ref.key);
   };
-  for (const envRef of refs.env) {
-    // The place is worded only for a reference that breaks a rule.
-    if (isOwnersReference(envRef.ref, owner, clusterName)) wanted.add(envRef.ref.key);
-    else check(envRef.ref, whereOf(envRef));
-  }
-  refs.files.forEach((request, i) => {
-    check(request.ref, messages.places.annotationEntry(i));
-  });
+  for (const envRef of refs.env) check(envRef.ref, envRef);
+  for (let i = 0; i < refs.files.length; i++) check((refs.files[i] as FileRequest).ref, i);
   return { wanted, problems };
 }
 
-/** True when `ref` names the job's owner and this cluster: the common case, checked cheaply. */
-function isOwnersReference(ref: SecretRef, owner: Owner, clusterName: string | undefined): boolean {
-  if (ref.cluster !== undefined && ref.cluster !== clusterName) return false;
-  return ref.ownerPath.length === 0 || referencedOwner(ref, owner) === owner.display;
+function placeOf(at: EnvReference | number): string {
+  return typeof at === "number" ? messages.places.annotationEntry(at) : whereOf(at);
 }

@@ -162,7 +162,6 @@ function readBody(
 ): void {
   const { budget } = options;
   const lease = { bytes: 0 };
-  response.once("close", () => budget?.release(lease.bytes));
   const refuse = (error: HttpError) => {
     clearTimeout(timer);
     budget?.release(lease.bytes);
@@ -189,9 +188,11 @@ function readBody(
     refuse(bodyTimeout(options.readTimeoutMs));
   }, options.readTimeoutMs);
   timer.unref();
+  // The bytes held are given back once the answer is sent or the caller is gone.
   response.once("close", () => {
     stop();
     clearTimeout(timer);
+    budget?.release(lease.bytes);
   });
 }
 
