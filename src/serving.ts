@@ -36,6 +36,8 @@ export async function startCertificate(
 ): Promise<void> {
   let loaded = false;
   lifecycle.requireReady("certificate not loaded", () => loaded);
+  // The port is bound a moment after the first certificate (or once the client CA is in too).
+  lifecycle.requireReady("HTTPS port not listening", () => !loaded || listener.listening);
   const stop = await startServingCertificate(settings, kube, logger, metrics, (certificate) => {
     loaded = true;
     listener.use({ cert: certificate.cert, key: certificate.key });

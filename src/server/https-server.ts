@@ -123,6 +123,7 @@ export class CertifiedListener {
   #listening: Promise<void> | undefined;
   #serving: { cert: Buffer; key: Buffer } | undefined;
   #clientCa: Buffer | undefined;
+  #bound = false;
 
   constructor(
     app: RequestListener,
@@ -160,15 +161,26 @@ export class CertifiedListener {
     }
     const server = new WebhookHttpsServer(this.#app, tls, this.#options);
     this.#server = server;
-    this.#listening = server.start().then(this.#onListening, (error: unknown) => {
-      // Not listening: nothing to drain.
-      this.#server = undefined;
-      this.#onError(error instanceof Error ? error : new Error(String(error)));
-    });
+    this.#listening = server.start().then(
+      (port) => {
+        this.#bound = true;
+        this.#onListening(port);
+      },
+      (error: unknown) => {
+        // Not listening: nothing to drain.
+        this.#server = undefined;
+        this.#onError(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   }
 
   get inFlight(): number {
     return this.#server?.inFlight ?? 0;
+  }
+
+  /** True once the HTTPS port is bound: a certificate loaded a moment earlier serves nothing yet. */
+  get listening(): boolean {
+    return this.#bound;
   }
 
   /** Waits for the listener to be up (if it ever started), then drains it. */

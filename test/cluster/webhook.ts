@@ -110,12 +110,14 @@ export async function waitForWebhookReady(
     "webhook /readyz",
     async () => {
       assertServing(managed, exited, "the webhook");
-      // The metrics port is plain HTTP and mirrors readiness through store_cache_synced.
+      // The metrics port is plain HTTP and mirrors /readyz through the ready gauge (certificate
+      // loaded and served, store cache synced): the cache alone can be synced a moment before the
+      // HTTPS listener is up.
       // Bounded: whatever holds the port may accept and never answer.
       const text = await fetch(`http://127.0.0.1:${webhook.metricsPort}/metrics`, {
         signal: AbortSignal.timeout(2_000),
       }).then((r) => r.text());
-      return text.includes("apolo_secrets_webhook_store_cache_synced 1") ? true : undefined;
+      return text.includes("\napolo_secrets_webhook_ready 1") ? true : undefined;
     },
     timeoutMs,
   ).catch((error: unknown) => {
